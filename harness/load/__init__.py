@@ -1,0 +1,1 @@
+"""Load generation: Locust users' correctness checks and the per-second recorder."""

