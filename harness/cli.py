@@ -12,6 +12,7 @@ import sys
 
 COMMAND_MODULES = (
     "harness.commands.run",
+    "harness.commands.plan",
     "harness.commands.faults",
     "harness.commands.verdicts",
     "harness.commands.proxy",
