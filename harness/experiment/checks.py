@@ -1,0 +1,367 @@
+"""Rules that span fields: faults inside the run, known proxies, loopback-only hosts, and so on.
+
+Each check returns (path, message) problems; the loader adds the file and line.
+They run on the unscaled experiment, so messages use the numbers as written.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import ipaddress
+from collections import Counter
+from typing import Any
+from urllib.parse import urlsplit
+
+from harness.experiment.model import EMBEDDED_PROXIES, Experiment, FaultSpec, SteadyState
+from harness.experiment.toxics import (
+    ACTIONS,
+    FAULT_TYPES,
+    MAXMEMORY_POLICIES,
+    TOXIC_ATTRIBUTES,
+)
+from harness.experiment.units import format_seconds as fmt
+from harness.experiment.units import parse_size
+
+Problem = tuple[tuple[str | int, ...], str]
+EPS = 1e-9
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f'; did you mean "{close[0]}"?' if close else ""
+
+
+def fill_defaults(exp: Experiment, file_stem: str) -> None:
+    """Defaults that depend on other fields: name, duration from stages, fault names."""
+    if exp.name is None:
+        exp.name = file_stem
+    load = exp.load
+    if load.duration is None and load.stages:
+        load.duration = round(sum(stage.duration for stage in load.stages), 6)
+    if load.users is not None and load.spawn_rate is None:
+        load.spawn_rate = float(load.users)  # all users within the first second
+    counts: Counter[tuple[str | None, str]] = Counter()
+    for spec in exp.faults:
+        if spec.name is None:
+            key = (None if spec.is_action else spec.proxy, spec.type)
+            counts[key] += 1
+            prefix = spec.type if key[0] is None else f"{spec.proxy}-{spec.type}"
+            spec.name = f"{prefix}-{counts[key]}"
+    if exp.steady_state is None and load.duration:
+        starts = [spec.start for spec in exp.faults]
+        end = min(starts) if starts else load.duration
+        if end > 0:
+            exp.steady_state = SteadyState(from_=0.0, to=end)
+
+
+def check_experiment(exp: Experiment) -> list[Problem]:
+    problems: list[Problem] = []
+    problems += _check_target(exp)
+    problems += _check_hosts(exp)
+    problems += _check_load(exp)
+    if exp.load.duration:
+        problems += _check_steady(exp)
+        for index, spec in enumerate(exp.faults):
+            problems += _check_fault(exp, index, spec)
+        problems += _check_fault_overlaps(exp)
+    problems += _check_invariants(exp)
+    problems += _check_halt(exp)
+    return problems
+
+
+def _check_target(exp: Experiment) -> list[Problem]:
+    problems: list[Problem] = []
+    target = exp.target
+    if target.kind == "embedded":
+        known = _known_flaws()
+        if known is not None:
+            for index, flaw in enumerate(target.flaws):
+                if flaw not in known:
+                    problems.append((
+                        ("target", "flaws", index),
+                        f'unknown flaw "{flaw}"{did_you_mean(flaw, sorted(known))} '
+                        f"Known flaws: {', '.join(sorted(known))}",
+                    ))
+        for name in exp.proxies:
+            if name in EMBEDDED_PROXIES:
+                problems.append((
+                    ("proxies", name),
+                    f'the embedded target creates proxy "{name}" itself; remove it or pick another name',
+                ))
+    else:
+        for key in ("base_url", "toxiproxy_url", "metrics_url"):
+            url = getattr(target, key)
+            if url is not None and urlsplit(url).scheme not in ("http", "https"):
+                problems.append((("target", key), f'expected an http:// or https:// URL, got "{url}"'))
+        for key in ("base_url", "toxiproxy_url"):
+            url = getattr(target, key)
+            if url and not urlsplit(url).hostname:
+                problems.append((("target", key), f'expected a URL with a host, got "{url}"'))
+    for name, spec in exp.proxies.items():
+        if spec.upstream is None and not spec.expect:
+            problems.append((
+                ("proxies", name),
+                "expected an upstream like 127.0.0.1:6379 (or `expect: true` for a proxy that already exists)",
+            ))
+        for key in ("upstream", "listen"):
+            value = getattr(spec, key)
+            if value is not None and _host_port(value) is None:
+                problems.append((("proxies", name, key), f'expected host:port, got "{value}"'))
+    return problems
+
+
+def _known_flaws() -> set[str] | None:
+    """The reference target's flaw names, when that module is there to ask."""
+    try:
+        module = importlib.import_module("targets.shop.flaws")
+    except ImportError:
+        return None
+    flaws = getattr(module, "FLAWS", None)
+    return set(flaws) if flaws is not None else None
+
+
+def _host_port(value: str) -> tuple[str, int] | None:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return None
+    return host.strip("[]"), int(port)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_hosts(exp: Experiment) -> list[Problem]:
+    """Traffic and faults go to loopback only, unless the experiment names the host."""
+    allowed = {host.lower() for host in exp.allowed_hosts}
+    places: list[tuple[tuple[str | int, ...], str]] = []
+    if exp.target.kind == "external":
+        for key in ("base_url", "toxiproxy_url", "metrics_url", "database_url"):
+            url = getattr(exp.target, key)
+            host = urlsplit(url).hostname if url else None
+            if host:
+                places.append((("target", key), host))
+    for name, spec in exp.proxies.items():
+        for key in ("upstream", "listen"):
+            parsed = _host_port(getattr(spec, key) or "")
+            if parsed and parsed[0] not in ("", "0.0.0.0", "::"):
+                places.append((("proxies", name, key), parsed[0]))
+    return [
+        (
+            path,
+            f'host "{host}" is not a loopback address and not in allowed_hosts; '
+            f"add `allowed_hosts: [{host}]` if you mean to send traffic and faults there",
+        )
+        for path, host in places
+        if not is_loopback(host) and host.lower() not in allowed
+    ]
+
+
+def _check_load(exp: Experiment) -> list[Problem]:
+    load = exp.load
+    problems: list[Problem] = []
+    if load.users is not None and load.stages:
+        problems.append((("load", "stages"), "give either `users` (with spawn_rate) or `stages`, not both"))
+    elif load.users is None and not load.stages:
+        problems.append((("load",), "expected `users: N` (with spawn_rate) or `stages: [...]`"))
+    if load.stages and load.spawn_rate is not None and load.users is None:
+        problems.append((("load", "spawn_rate"), "with stages, give spawn_rate per stage"))
+    if load.duration is None:
+        problems.append((("load",), "expected `duration: 2m` (how long the load runs)"))
+    elif load.duration <= 0:
+        problems.append((("load", "duration"), "expected a duration more than 0"))
+    elif load.stages:
+        total = sum(stage.duration for stage in load.stages)
+        if total > load.duration + EPS:
+            problems.append((
+                ("load", "stages"),
+                f"stages last {fmt(total)} but load.duration is {fmt(load.duration)}; "
+                "shorten the stages or lengthen the run",
+            ))
+    return problems
+
+
+def _check_steady(exp: Experiment) -> list[Problem]:
+    """A baseline window must be inside the run and free of faults: a fault in it skews every
+    comparison with the baseline (recovery time, latency bounds), so this is an error."""
+    steady = exp.steady_state
+    if steady is None:
+        return []
+    duration = exp.duration
+    if steady.to <= steady.from_:
+        return [(("steady_state", "to"), f"expected `to` after `from` ({fmt(steady.from_)})")]
+    if steady.to > duration + EPS:
+        return [(("steady_state", "to"), f"{fmt(steady.to)} is after the run ends ({fmt(duration)})")]
+    problems: list[Problem] = []
+    for index, spec in enumerate(exp.faults):
+        start, end = spec.start, spec.end
+        overlaps = start < steady.to - EPS and end > steady.from_ + EPS
+        instant_inside = start == end and steady.from_ - EPS <= start <= steady.to + EPS
+        if overlaps or instant_inside:
+            problems.append((
+                ("steady_state",),
+                f'the baseline window {fmt(steady.from_)}-{fmt(steady.to)} overlaps fault "{spec.name}" '
+                f"({fmt(start)}-{fmt(end)}); move the window before the first fault "
+                f"(faults[{index}])",
+            ))
+    return problems
+
+
+def _check_fault(exp: Experiment, index: int, spec: FaultSpec) -> list[Problem]:
+    here = ("faults", index)
+    problems: list[Problem] = []
+    if spec.type not in FAULT_TYPES:
+        problems.append((
+            (*here, "type"),
+            f'unknown fault type "{spec.type}"{did_you_mean(spec.type, FAULT_TYPES)} '
+            f"Valid: {', '.join(FAULT_TYPES)}",
+        ))
+        return problems
+    fields_set = spec.model_fields_set
+    if spec.is_action:
+        for key in ("for_", "until", "proxy", "stream", "toxicity"):
+            if key in fields_set:
+                shown = key.rstrip("_")
+                problems.append((
+                    (*here, shown),
+                    f'"{spec.type}" is an instant action on Redis; remove `{shown}`',
+                ))
+    else:
+        if spec.proxy is None:
+            problems.append((here, f"expected `proxy:` (one of {', '.join(exp.proxy_names())})"))
+        elif spec.proxy not in exp.proxy_names():
+            names = exp.proxy_names()
+            problems.append((
+                (*here, "proxy"),
+                f'unknown proxy "{spec.proxy}"{did_you_mean(spec.proxy, names)} '
+                f"Known proxies: {', '.join(names) or 'none'} (declare others under `proxies:`)",
+            ))
+        if spec.for_ is None and spec.until is None:
+            problems.append((here, "expected `for: 30s` or `until: 1m` (when the fault heals)"))
+        elif spec.for_ is not None and spec.until is not None:
+            problems.append(((*here, "until"), "give `for` or `until`, not both"))
+        elif spec.for_ is not None and spec.for_ <= 0:
+            problems.append(((*here, "for"), "expected a duration more than 0"))
+        elif spec.until is not None and spec.until <= spec.at:
+            problems.append(((*here, "until"), f"expected a time after `at` ({fmt(spec.at)})"))
+        if spec.is_down:
+            for key in ("stream", "toxicity"):
+                if key in fields_set:
+                    problems.append(((*here, key), f"`down` disables the whole proxy; remove `{key}`"))
+    problems += _check_attributes(here, spec)
+    duration = exp.duration
+    if spec.start >= duration - EPS and not (spec.is_action and spec.start < duration):
+        problems.append((
+            (*here, "at"),
+            f"{fmt(spec.start)} is not before the run ends ({fmt(duration)}); "
+            "move it earlier or lengthen load.duration",
+        ))
+    elif spec.end > duration + EPS:
+        key = "until" if spec.until is not None else "for"
+        problems.append((
+            (*here, key),
+            f"the fault ends at {fmt(spec.end)}, after the run ends ({fmt(duration)}); "
+            "shorten it or lengthen load.duration",
+        ))
+    return problems
+
+
+def _check_attributes(here: tuple[str | int, ...], spec: FaultSpec) -> list[Problem]:
+    attrs = spec.attributes
+    problems: list[Problem] = []
+    if spec.is_action:
+        required, optional = ACTIONS[spec.type]
+        allowed: tuple[str, ...] = required + optional
+        for key in required:
+            if key not in attrs:
+                problems.append(((*here, "attributes"), f'"{spec.type}" needs attribute `{key}`'))
+    elif spec.is_down:
+        allowed = ()
+    else:
+        allowed = TOXIC_ATTRIBUTES[spec.type]
+    for key, value in attrs.items():
+        path = (*here, "attributes", key)
+        if key not in allowed:
+            takes = f"takes {', '.join(allowed)}" if allowed else "takes no attributes"
+            problems.append((path, f'"{spec.type}" {takes}, not "{key}"{did_you_mean(key, allowed)}'))
+        elif spec.type == "set_maxmemory" and key == "maxmemory":
+            try:
+                attrs[key] = parse_size(value)
+            except ValueError as exc:
+                problems.append((path, str(exc)))
+        elif spec.type == "set_maxmemory" and key == "policy":
+            if value not in MAXMEMORY_POLICIES:
+                problems.append((path, f'expected one of {", ".join(MAXMEMORY_POLICIES)}, got "{value}"'))
+        elif spec.type == "expire_key":
+            if not isinstance(value, str) or not value:
+                problems.append((path, f'expected a key name, got "{value}"'))
+        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            problems.append((path, f"expected a number of 0 or more, got {value!r}"))
+        elif value != int(value):
+            problems.append((path, f"expected a whole number, got {value!r}"))
+        else:
+            attrs[key] = int(value)
+    return problems
+
+
+def _check_fault_overlaps(exp: Experiment) -> list[Problem]:
+    """Names must be unique (they name toxics and windows such as `during:<name>`), and two
+    `down` faults on one proxy must not overlap: the first to heal would re-enable it early."""
+    problems: list[Problem] = []
+    first_index: dict[str, int] = {}
+    for index, spec in enumerate(exp.faults):
+        if spec.name in first_index:
+            problems.append((
+                ("faults", index, "name"),
+                f'fault name "{spec.name}" is already used by faults[{first_index[spec.name]}]; '
+                "names must be unique",
+            ))
+        else:
+            first_index[spec.name or ""] = index
+    downs = [(i, s) for i, s in enumerate(exp.faults) if s.is_down and s.proxy]
+    for pos, (i, a) in enumerate(downs):
+        for j, b in downs[pos + 1:]:
+            if a.proxy == b.proxy and a.start < b.end - EPS and b.start < a.end - EPS:
+                problems.append((
+                    ("faults", j),
+                    f'"{b.name}" takes proxy "{b.proxy}" down while "{a.name}" (faults[{i}]) '
+                    "already has it down; merge them or move one",
+                ))
+    return problems
+
+
+def _check_invariants(exp: Experiment) -> list[Problem]:
+    validate = _invariant_validator()
+    problems: list[Problem] = []
+    for index, entry in enumerate(exp.invariants):
+        if not isinstance(entry.get("name"), str):
+            problems.append((("invariants", index), "expected `name:` (which invariant to judge)"))
+            continue
+        if validate is not None:
+            try:
+                validate(dict(entry))
+            except ValueError as exc:
+                problems.append((("invariants", index), str(exc)))
+    return problems
+
+
+def _invariant_validator() -> Any:
+    try:
+        registry = importlib.import_module("harness.invariants.registry")
+    except ImportError:
+        return None
+    return getattr(registry, "validate_invariant", None)
+
+
+def _check_halt(exp: Experiment) -> list[Problem]:
+    return [
+        (("halt", index, "above"), f"error_rate is a fraction from 0 to 1, got {cond.above}")
+        for index, cond in enumerate(exp.halt)
+        if cond.metric == "error_rate" and cond.above > 1
+    ]

@@ -1,0 +1,281 @@
+"""The experiment file as pydantic models: shape here, cross-field rules in checks.py.
+
+`extra="forbid"` everywhere, so a typo'd field is an error rather than a silently
+ignored setting. Times are floats in seconds; `Experiment.scaled()` applies `time_scale`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
+
+from harness.experiment.toxics import ACTIONS, DOWN
+from harness.experiment.units import parse_duration
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+DEFAULT_LOCUSTFILE = "targets/shop/locustfile.py"
+EMBEDDED_PROXIES = ("redis", "db")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _default_kind(value: Any) -> Any:
+    """`target: {flaws: [...]}` means the embedded target; only `external` must be said."""
+    if isinstance(value, dict) and "kind" not in value:
+        return {"kind": "embedded", **value}
+    return value
+
+
+class EmbeddedTarget(Strict):
+    kind: Literal["embedded"] = "embedded"
+    flaws: list[str] = []
+    options: dict[str, Any] = {}
+
+
+class ExternalTarget(Strict):
+    kind: Literal["external"]
+    base_url: str
+    toxiproxy_url: str
+    metrics_url: str | None = None
+    database_url: str | None = None
+    metric_names: dict[str, str] = {}
+
+
+Target = Annotated[
+    EmbeddedTarget | ExternalTarget, Field(discriminator="kind"), BeforeValidator(_default_kind)
+]
+
+
+def _proxy_shorthand(value: Any) -> Any:
+    return {"upstream": value} if isinstance(value, str) else value
+
+
+class ProxySpec(Strict):
+    """A proxy to create (`upstream`, optional `listen`) or, with `expect: true`, one that must exist."""
+
+    upstream: str | None = None
+    listen: str = "127.0.0.1:0"
+    expect: bool = False
+
+
+def _user_class_shorthand(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"name": value}
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, weight),) = value.items()
+        if key not in ("name", "weight"):
+            return {"name": key, "weight": weight}
+    return value
+
+
+class UserClass(Strict):
+    name: str
+    weight: int = Field(1, ge=1)
+
+
+class Stage(Strict):
+    duration: Duration
+    users: int = Field(ge=0)
+    spawn_rate: float | None = Field(None, gt=0)
+
+
+class LoadSpec(Strict):
+    locustfile: str = DEFAULT_LOCUSTFILE
+    user_classes: list[Annotated[UserClass, BeforeValidator(_user_class_shorthand)]] = []
+    users: int | None = Field(None, ge=1)
+    spawn_rate: float | None = Field(None, gt=0)
+    stages: list[Stage] = []
+    duration: Duration | None = None
+    workers: int = Field(1, ge=1)
+
+
+class SteadyState(Strict):
+    from_: Duration = Field(alias="from")
+    to: Duration
+
+
+class FaultSpec(Strict):
+    name: Name | None = None
+    at: Duration
+    for_: Duration | None = Field(None, alias="for")
+    until: Duration | None = None
+    proxy: str | None = None
+    type: str
+    attributes: dict[str, Any] = {}
+    stream: Literal["downstream", "upstream"] = "downstream"
+    toxicity: float = Field(1.0, ge=0.0, le=1.0)
+
+    @property
+    def is_action(self) -> bool:
+        return self.type in ACTIONS
+
+    @property
+    def is_down(self) -> bool:
+        return self.type == DOWN
+
+    @property
+    def start(self) -> float:
+        return self.at
+
+    @property
+    def end(self) -> float:
+        if self.until is not None:
+            return self.until
+        if self.for_ is not None:
+            return self.at + self.for_
+        return self.at
+
+
+class HaltCondition(Strict):
+    metric: Literal["error_rate", "p99_ms", "violations"]
+    above: float = Field(ge=0)
+    for_: Duration = Field(0.0, alias="for")
+
+
+@dataclass(frozen=True)
+class PlannedFault:
+    """One fault as the schedule applies it: times in run seconds, `end == start` for actions."""
+
+    name: str
+    proxy: str | None
+    type: str
+    start: float
+    end: float
+    stream: str = "downstream"
+    toxicity: float = 1.0
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_action(self) -> bool:
+        return self.type in ACTIONS
+
+    @property
+    def is_down(self) -> bool:
+        return self.type == DOWN
+
+
+class Experiment(Strict):
+    name: Name | None = None
+    description: str = ""
+    target: Target = EmbeddedTarget()
+    allowed_hosts: list[str] = []
+    proxies: dict[Name, Annotated[ProxySpec, BeforeValidator(_proxy_shorthand)]] = {}
+    load: LoadSpec
+    steady_state: SteadyState | None = None
+    faults: list[FaultSpec] = []
+    invariants: list[dict[str, Any]] = []
+    halt: list[HaltCondition] = []
+    time_scale: float = Field(1.0, gt=0)
+
+    _source: Path | None = PrivateAttr(None)
+
+    @property
+    def source(self) -> Path | None:
+        """The file this experiment was loaded from."""
+        return self._source
+
+    @property
+    def duration(self) -> float:
+        return self.load.duration or 0.0
+
+    def proxy_names(self) -> list[str]:
+        """Proxies a fault may name: `redis` and `db` come with the embedded target."""
+        implicit = list(EMBEDDED_PROXIES) if self.target.kind == "embedded" else []
+        return implicit + [name for name in self.proxies if name not in implicit]
+
+    def faults_timeline(self) -> list[PlannedFault]:
+        """The faults in the order they start (names are filled in by the loader)."""
+        planned = [
+            PlannedFault(
+                name=spec.name or "",
+                proxy=None if spec.is_action else spec.proxy,
+                type=spec.type,
+                start=spec.start,
+                end=spec.end,
+                stream=spec.stream,
+                toxicity=spec.toxicity,
+                attributes=dict(spec.attributes),
+            )
+            for spec in self.faults
+        ]
+        return sorted(planned, key=lambda f: (f.start, f.end))
+
+    def scaled(self, factor: float) -> Experiment:
+        """A copy with every schedule time multiplied by factor (toxic attributes stay as written)."""
+        copy = self.model_copy(deep=True)
+        copy._source = self._source
+
+        def scale(value: float) -> float:
+            return round(value * factor, 6)
+
+        load = copy.load
+        if load.duration is not None:
+            load.duration = scale(load.duration)
+        for stage in load.stages:
+            stage.duration = scale(stage.duration)
+        if copy.steady_state is not None:
+            copy.steady_state.from_ = scale(copy.steady_state.from_)
+            copy.steady_state.to = scale(copy.steady_state.to)
+        for spec in copy.faults:
+            spec.at = scale(spec.at)
+            if spec.for_ is not None:
+                spec.for_ = scale(spec.for_)
+            if spec.until is not None:
+                spec.until = scale(spec.until)
+        for cond in copy.halt:
+            cond.for_ = scale(cond.for_)
+        copy.time_scale = factor
+        return copy
+
+    def resolved(self) -> dict[str, Any]:
+        """The `experiment.json` of docs/results-format.md (passwords in URLs masked)."""
+        load = self.load
+        stages, end = [], 0.0
+        for stage in load.stages:
+            end = round(end + stage.duration, 6)
+            stages.append({**stage.model_dump(), "end": end})
+        target = self.target.model_dump()
+        for key in ("base_url", "toxiproxy_url", "metrics_url", "database_url"):
+            if target.get(key):
+                target[key] = mask_password(target[key])
+        steady = self.steady_state
+        return {
+            "name": self.name,
+            "description": self.description,
+            "source": str(self._source) if self._source else None,
+            "duration": self.duration,
+            "time_scale": self.time_scale,
+            "steady_state": {"start": steady.from_, "end": steady.to} if steady else None,
+            "faults": [asdict(fault) for fault in self.faults_timeline()],
+            "invariants": [dict(entry) for entry in self.invariants],
+            "halt": [cond.model_dump(by_alias=True) for cond in self.halt],
+            "target": target,
+            "proxies": {name: spec.model_dump() for name, spec in self.proxies.items()},
+            "allowed_hosts": list(self.allowed_hosts),
+            "load": {
+                "locustfile": load.locustfile,
+                "user_classes": [uc.model_dump() for uc in load.user_classes],
+                "users": load.users,
+                "spawn_rate": load.spawn_rate,
+                "stages": stages,
+                "duration": load.duration,
+                "workers": load.workers,
+            },
+        }
+
+
+def mask_password(url: str) -> str:
+    """`postgresql://u:secret@h/db` -> `postgresql://u:***@h/db`, so results never hold secrets."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
