@@ -1,0 +1,97 @@
+"""Circuit breaker invariants, read from the target's `stampede_circuit_state` gauge.
+
+Gauge values: 0 closed, 1 open, 2 half-open. Half-open counts as opened (it follows open).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from harness.invariants.verdict import Verdict, fmt, outcome
+from harness.results.run_result import FaultWindow, RunResult, parse_duration
+
+STATE = "stampede_circuit_state"
+
+
+def _fault_for(result: RunResult, p: dict[str, Any]) -> FaultWindow | None:
+    """The named fault, else the first fault on the proxy named like the dependency."""
+    if p.get("fault"):
+        return result.fault(p["fault"])
+    for f in result.faults:
+        if f.proxy == p["dependency"]:
+            return f
+    return None
+
+
+def _gauge(result: RunResult, p: dict[str, Any]):
+    return result.metric(STATE, dependency=p["dependency"])
+
+
+def _missing(result: RunResult, p: dict[str, Any], bound: float, label: str) -> Verdict:
+    name = result.metric_name(STATE)
+    return outcome(False, None, bound, "s", label,
+                   f"no breaker metric {name}{{dependency=\"{p['dependency']}\"}} in the target's "
+                   "metrics: nothing to judge (map the name in target.metric_names?)")
+
+
+def circuit_breaker_opens(result: RunResult, p: dict[str, Any]) -> Verdict:
+    bound = parse_duration(p["within"])
+    fault = _fault_for(result, p)
+    if fault is None:
+        return outcome(False, None, bound, "s", "-",
+                       f"no fault on proxy {p['dependency']!r} in this run: nothing to open the breaker")
+    label = f"during:{fault.name} ({fault.onset:.1f}s-{fault.heal:.1f}s)"
+    series = _gauge(result, p)
+    if series is None:
+        return _missing(result, p, bound, label)
+    t, v = series
+    seen = (t >= fault.onset) & (t <= fault.heal + bound) & ~np.isnan(v)
+    if not seen.any():
+        return outcome(False, None, bound, "s", label,
+                       f"no breaker sample for {p['dependency']} between onset {fault.onset:.1f}s "
+                       f"and {fault.heal + bound:.1f}s (scrapes failed?): nothing to judge")
+    opened = seen & (v >= 1)
+    if not opened.any():
+        return outcome(False, None, bound, "s", label,
+                       f"breaker for {p['dependency']} never opened after onset of {fault.name} at "
+                       f"{fault.onset:.1f}s ({int(seen.sum())} samples, all closed)")
+    measured = float(t[opened][0] - fault.onset)
+    passed = measured <= bound
+    verb = "within" if passed else "later than"
+    return outcome(passed, measured, bound, "s", label,
+                   f"breaker for {p['dependency']} opened {fmt(measured, 's')} after onset of "
+                   f"{fault.name} at {fault.onset:.1f}s, {verb} {fmt(bound, 's')}")
+
+
+def circuit_breaker_closes(result: RunResult, p: dict[str, Any]) -> Verdict:
+    bound = parse_duration(p["within"])
+    fault = _fault_for(result, p)
+    if fault is None:
+        return outcome(False, None, bound, "s", "-",
+                       f"no fault on proxy {p['dependency']!r} in this run: nothing to heal from")
+    label = f"after:{fault.name} (heal at {fault.heal:.1f}s)"
+    series = _gauge(result, p)
+    if series is None:
+        return _missing(result, p, bound, label)
+    t, v = series
+    valid = ~np.isnan(v)
+    during = valid & (t >= fault.onset) & (t <= fault.heal)
+    if not (during & (v >= 1)).any():
+        return outcome(False, None, bound, "s", label,
+                       f"breaker for {p['dependency']} never opened during {fault.name}: "
+                       "nothing to close, nothing to judge")
+    after = valid & (t >= fault.heal)
+    closed = after & (v == 0)
+    if not closed.any():
+        last = f"; last state {v[after][-1]:g}" if after.any() else ""
+        return outcome(False, None, bound, "s", label,
+                       f"breaker for {p['dependency']} never closed after heal of {fault.name} at "
+                       f"{fault.heal:.1f}s ({int(after.sum())} samples to run end{last})")
+    measured = float(t[closed][0] - fault.heal)
+    passed = measured <= bound
+    verb = "within" if passed else "later than"
+    return outcome(passed, measured, bound, "s", label,
+                   f"breaker for {p['dependency']} closed {fmt(measured, 's')} after heal of "
+                   f"{fault.name} at {fault.heal:.1f}s, {verb} {fmt(bound, 's')}")

@@ -1,0 +1,196 @@
+"""Cache invariants: the database shielded, one fetch per expiry, stale reads, hit ratio back.
+
+They read the target's Prometheus counters (or Redis INFO) from metrics.jsonl, scraped
+about once a second, so every figure here is a delta between two scrapes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from harness.invariants.verdict import Verdict, count, fmt, outcome
+from harness.results.run_result import FaultWindow, RunResult, counter_rate, parse_duration
+
+DB_QUERIES = "stampede_db_queries_total"
+CACHE_REQUESTS = "stampede_cache_requests_total"
+INSTANT_ACTIONS = ("expire_key", "flush_cache")
+
+
+def _absent(result: RunResult, name: str, labels: str = "") -> str:
+    return (f"metric {result.metric_name(name)}{labels} absent from the target's metrics: "
+            "nothing to judge (map the name in target.metric_names?)")
+
+
+def _value_at(t: np.ndarray, v: np.ndarray, at: float, after: bool = False) -> tuple[float, float] | None:
+    """The last valid sample at or before `at` (or the first at or after it)."""
+    ok = ~np.isnan(v)
+    idx = np.nonzero(ok & ((t >= at) if after else (t <= at)))[0]
+    if not len(idx):
+        return None
+    i = idx[0] if after else idx[-1]
+    return float(t[i]), float(v[i])
+
+
+def _increase(before: float, after: float) -> float:
+    return after - before if after >= before else after  # a drop means the target restarted
+
+
+def backend_protected(result: RunResult, p: dict[str, Any]) -> Verdict:
+    w = result.window(p["window"], p["margin"])
+    bound = float(p["max_qps"])
+    labels = {"query": p["query"]} if p.get("query") else {}
+    label_text = f'{{query="{p["query"]}"}}' if p.get("query") else ""
+    series = result.metric(DB_QUERIES, **labels)
+    if series is None:
+        return outcome(False, None, bound, "queries/s", w.label(), _absent(result, DB_QUERIES, label_text))
+    t, rate = counter_rate(*series)
+    if len(t):
+        starts = np.concatenate([[t[0] - 1.0], t[:-1]])  # the previous valid scrape
+        mid = (t + starts) / 2
+        inside = (mid >= w.start) & (mid < w.end) & ~np.isnan(rate)
+    else:
+        inside = np.zeros(0, dtype=bool)
+    where = f"{w.name} ({w.start:.1f}s-{w.end:.1f}s)"
+    if not inside.any():
+        return outcome(False, None, bound, "queries/s", w.label(),
+                       f"no database query samples in {where}: nothing to judge")
+    stat = p["stat"]
+    measured = float(rate[inside].max()) if stat == "max" else float(rate[inside].mean())
+    passed = measured <= bound
+    verb = "within" if passed else "exceeds"
+    return outcome(passed, measured, bound, "queries/s", w.label(),
+                   f"{stat} database queries/s{label_text} {fmt(measured)} in {where} "
+                   f"({int(inside.sum())} scrapes) {verb} {fmt(bound)}")
+
+
+def single_flight(result: RunResult, p: dict[str, Any]) -> Verdict:
+    bound = float(p["max"])
+    settle = parse_duration(p["settle"])
+    label_text = f'{{query="{p["query"]}"}}'
+    events = [ev for ev in result.events("fault_start")
+              if ev.get("type") in INSTANT_ACTIONS and not ev.get("error")
+              and (not p.get("fault") or ev.get("fault") == p["fault"])]
+    label = f"{settle:g}s after each expiry"
+    if not events:
+        return outcome(False, None, bound, "fetches", label,
+                       "no expire_key or flush_cache applied in this run: nothing to judge")
+    series = result.metric(DB_QUERIES, query=p["query"])
+    if series is None:
+        return outcome(False, None, bound, "fetches", label, _absent(result, DB_QUERIES, label_text))
+    t, v = series
+    deltas: list[tuple[float, float]] = []
+    for ev in events:
+        at = float(ev["t"])
+        before = _value_at(t, v, at)
+        after = _value_at(t, v, at + settle, after=True)
+        if before and after:
+            deltas.append((at, _increase(before[1], after[1])))
+    if not deltas:
+        return outcome(False, None, bound, "fetches", label,
+                       f"no scrapes around the {count(len(events), 'expiry')}: nothing to judge")
+    at, worst = max(deltas, key=lambda d: d[1])
+    if worst == 0:
+        return outcome(False, 0, bound, "fetches", label,
+                       f"0 database fetches{label_text} after {count(len(deltas), 'expiry')}: "
+                       "the key was never read again, nothing to judge")
+    passed = worst <= bound
+    verb = "within" if passed else "exceeds"
+    return outcome(passed, worst, bound, "fetches", label,
+                   f"{fmt(worst)} database fetches{label_text} within {settle:g}s of the expiry at "
+                   f"{at:.1f}s (worst of {len(deltas)}) {verb} {fmt(bound)}")
+
+
+def _db_fault(result: RunResult) -> FaultWindow | None:
+    return next((f for f in result.faults if f.proxy == "db"), None)
+
+
+def stale_served(result: RunResult, p: dict[str, Any]) -> Verdict:
+    bound = float(p["min"]) * 100
+    if p.get("window"):
+        w = result.window(p["window"], p["margin"])
+    else:
+        fault = _db_fault(result)
+        if fault is None:
+            return outcome(False, None, bound, "%", "-",
+                           "no fault on proxy 'db' and no window given: nothing to judge")
+        w = result.window(f"during:{fault.name}", p["margin"])
+    ep = p["endpoint"]
+    where = f"{w.name} ({w.start:.1f}s-{w.end:.1f}s)"
+    n = result.requests(w, ep)
+    if n == 0:
+        return outcome(False, None, bound, "%", w.label(), f"no {ep} requests in {where}: nothing to judge")
+    success = (1 - result.failures(w, ep) / n) * 100
+    stale = result.metric(CACHE_REQUESTS, result="stale")
+    if stale is None:
+        return outcome(False, success, bound, "%", w.label(),
+                       _absent(result, CACHE_REQUESTS, '{result="stale"}'))
+    before = _value_at(*stale, w.start) or _value_at(*stale, w.start, after=True)
+    after = _value_at(*stale, w.end)
+    served = _increase(before[1], after[1]) if before and after else 0.0
+    numbers = f"{ep} success {fmt(success, '%')} of {count(n, 'request')} in {where}, {fmt(served)} stale reads"
+    if served <= 0:
+        return outcome(False, success, bound, "%", w.label(),
+                       f"{numbers}: no stale value was served (cache result=stale did not increase)")
+    passed = success >= bound
+    verb = "meets" if passed else "below"
+    return outcome(passed, success, bound, "%", w.label(), f"{numbers}; {verb} {fmt(bound, '%')}")
+
+
+def hit_rate_recovers(result: RunResult, p: dict[str, Any]) -> Verdict:
+    """Heal to the first scrape whose hit ratio over the last `rolling` seconds is >= min."""
+    bound = parse_duration(p["within"])
+    target = float(p["min"])
+    if p.get("fault"):
+        fault = result.fault(p["fault"])
+    else:
+        fault = max(result.faults, key=lambda f: f.heal) if result.faults else None
+    if fault is None:
+        return outcome(False, None, bound, "s", "-", "the run has no fault: nothing to recover from")
+    heal = fault.heal
+    label = f"after:{fault.name} (heal at {heal:.1f}s)"
+    source = p["source"]
+    hits = misses = None
+    if source in ("auto", "target"):
+        hits = result.metric(CACHE_REQUESTS, result="hit")
+        misses = result.metric(CACHE_REQUESTS, result="miss")
+        used = "target cache hit/(hit+miss)"
+    if (hits is None or misses is None) and source in ("auto", "redis"):
+        hits = result.metric("keyspace_hits", source="redis")
+        misses = result.metric("keyspace_misses", source="redis")
+        used = "Redis keyspace_hits/(hits+misses)"
+    if hits is None or misses is None:
+        return outcome(False, None, bound, "s", label,
+                       f"no cache hit/miss counters ({result.metric_name(CACHE_REQUESTS)} or Redis "
+                       "keyspace_hits/misses): nothing to judge")
+    t = hits[0]
+    ok = ~np.isnan(hits[1]) & ~np.isnan(misses[1])
+    t, h, m = t[ok], hits[1][ok], misses[1][ok]
+    rolling = parse_duration(p["rolling"])
+    lookups_seen = 0.0
+    last_ratio = None
+    for i in np.nonzero(t > heal)[0]:
+        start_at = max(t[i] - rolling, heal)
+        j = np.nonzero(t <= start_at)[0]
+        if not len(j):
+            continue
+        j = j[-1]
+        dh, dm = _increase(h[j], h[i]), _increase(m[j], m[i])
+        if dh + dm <= 0:
+            continue
+        lookups_seen += dh + dm
+        last_ratio = dh / (dh + dm)
+        if last_ratio >= target:
+            measured = float(t[i] - heal)
+            passed = measured <= bound
+            verb = "within" if passed else "later than"
+            return outcome(passed, measured, bound, "s", label,
+                           f"{used} back to {last_ratio:.0%} (>= {target:.0%}) {fmt(measured, 's')} "
+                           f"after heal of {fault.name} at {heal:.1f}s, {verb} {fmt(bound, 's')}")
+    if lookups_seen == 0:
+        return outcome(False, None, bound, "s", label,
+                       f"no cache lookups after heal of {fault.name} at {heal:.1f}s: nothing to judge")
+    return outcome(False, None, bound, "s", label,
+                   f"{used} never reached {target:.0%} after heal of {fault.name} at {heal:.1f}s "
+                   f"(last {last_ratio:.0%}, run ended at {result.duration:.1f}s)")

@@ -1,0 +1,134 @@
+"""Invariants on the load itself: error rate, latency and recovery time, from request buckets."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from harness import histogram
+from harness.invariants.verdict import Verdict, count, fmt, outcome
+from harness.results.run_result import RunResult, Window, parse_duration
+
+
+def _scope(p: dict[str, Any]) -> str:
+    return f" for {p['endpoint']}" if p.get("endpoint") else ""
+
+
+def _where(result: RunResult, w: Window, p: dict[str, Any]) -> str:
+    n = result.requests(w, p.get("endpoint"))
+    return f"{w.name} ({w.start:.1f}s-{w.end:.1f}s, {count(n, 'request')}){_scope(p)}"
+
+
+def bounded_error_rate(result: RunResult, p: dict[str, Any]) -> Verdict:
+    w = result.window(p["window"], p["margin"])
+    bound = float(p["max"]) * 100
+    rate = result.error_rate(w, p.get("endpoint"))
+    if rate is None:
+        return outcome(False, None, bound, "%", w.label(),
+                       f"no requests in {_where(result, w, p)}: nothing to judge")
+    measured = rate * 100
+    passed = measured <= bound
+    verb = "within" if passed else "exceeds"
+    return outcome(passed, measured, bound, "%", w.label(),
+                   f"error rate {fmt(measured, '%')} in {_where(result, w, p)} {verb} {fmt(bound, '%')}")
+
+
+def latency_bounded(result: RunResult, p: dict[str, Any]) -> Verdict:
+    w = result.window(p["window"], p["margin"])
+    q = float(p["quantile"])
+    bound = float(p["max_ms"])
+    name = f"p{q * 100:g}"
+    value = result.percentile(q, w, p.get("endpoint"))
+    if value is None:
+        return outcome(False, None, bound, "ms", w.label(),
+                       f"no requests in {_where(result, w, p)}: nothing to judge")
+    passed = value <= bound
+    verb = "within" if passed else "exceeds"
+    return outcome(passed, value, bound, "ms", w.label(),
+                   f"{name} latency {fmt(value, 'ms')} in {_where(result, w, p)} {verb} {fmt(bound, 'ms')}")
+
+
+def recovery_time(result: RunResult, p: dict[str, Any]) -> Verdict:
+    """Heal to the start of the first stretch of `stable` seconds back at the steady baseline.
+
+    Baseline: error rate e0 and p99 l0 of the baseline window. Each second s after heal is
+    good when the rolling window (the `rolling` seconds ending at s, never reaching back
+    before heal) has requests, error rate <= e0 + error_tolerance and p99 <= p99_factor x l0.
+    Recovered at the first s that starts `stable` good seconds in a row inside the run.
+    """
+    fault = result.fault(p["fault"]) if p.get("fault") else _last_fault(result)
+    bound = parse_duration(p["max"])
+    ep = p.get("endpoint")
+    if fault is None:
+        return outcome(False, None, bound, "s", "-", "the run has no fault: nothing to recover from")
+    base = result.window(p["baseline"])
+    heal = fault.heal
+    label = f"after:{fault.name} (heal at {heal:.1f}s)"
+    e0 = result.error_rate(base, ep)
+    l0 = result.percentile(0.99, base, ep)
+    if e0 is None or l0 is None:
+        return outcome(False, None, bound, "s", label,
+                       f"no requests in baseline {base.label()}: no baseline to recover to")
+    err_max = e0 + float(p["error_tolerance"])
+    p99_max = float(p["p99_factor"]) * l0
+    rolling = max(1, round(parse_duration(p["rolling"])))
+    stable = max(1, round(parse_duration(p["stable"])))
+
+    series = result.per_second(ep)
+    hists = result.second_histograms(ep)
+    last = min(len(series["t"]), hists.shape[0], math.ceil(result.duration - 0.5))
+    first = max(0, math.ceil(heal - 0.5))
+    targets = f"error rate <= {fmt(err_max * 100, '%')} and p99 <= {fmt(p99_max, 'ms')}"
+    if first >= last:
+        return outcome(False, None, bound, "s", label, f"the run ended at heal: no time to recover ({targets})")
+    seconds = np.arange(first, last)
+    starts = np.maximum(first, seconds - rolling + 1)
+    c_cum = np.concatenate([[0.0], np.cumsum(series["count"])])
+    f_cum = np.concatenate([[0.0], np.cumsum(series["failures"])])
+    h_cum = np.vstack([np.zeros((1, hists.shape[1])), np.cumsum(hists, axis=0)])
+    n = c_cum[seconds + 1] - c_cum[starts]
+    errors = f_cum[seconds + 1] - f_cum[starts]
+    rows = h_cum[seconds + 1] - h_cum[starts]
+    p99 = _row_p99(rows)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        good = (n > 0) & (errors / np.where(n > 0, n, 1) <= err_max + 1e-12) & (p99 <= p99_max)
+    run = 0
+    for i, ok in enumerate(good):
+        run = run + 1 if ok else 0
+        if run == stable:
+            start_s = int(seconds[i - stable + 1])
+            measured = max(0.0, start_s - heal)
+            passed = measured <= bound
+            verb = "within" if passed else "exceeds"
+            return outcome(passed, measured, bound, "s", label,
+                           f"recovered {fmt(measured, 's')} after heal of {fault.name} at {heal:.1f}s "
+                           f"({targets} for {stable}s from {start_s}s) {verb} {fmt(bound, 's')}")
+    if not n.sum():
+        return outcome(False, None, bound, "s", label,
+                       f"no requests after heal of {fault.name} at {heal:.1f}s: nothing to judge")
+    return outcome(False, None, bound, "s", label,
+                   f"never recovered after heal of {fault.name} at {heal:.1f}s before the run ended "
+                   f"at {result.duration:.1f}s (needed {targets} for {stable}s; "
+                   f"best stretch {_longest(good)}s)")
+
+
+def _row_p99(rows: np.ndarray) -> np.ndarray:
+    totals = rows.sum(axis=1)
+    rank = np.maximum(1.0, np.ceil(0.99 * totals))
+    idx = np.argmax(np.cumsum(rows, axis=1) >= rank[:, None], axis=1)
+    uppers = np.array([histogram.upper_ms(i) for i in range(rows.shape[1])])
+    return np.where(totals > 0, uppers[idx], np.inf)
+
+
+def _longest(good: np.ndarray) -> int:
+    best = run = 0
+    for ok in good:
+        run = run + 1 if ok else 0
+        best = max(best, run)
+    return best
+
+
+def _last_fault(result: RunResult):
+    return max(result.faults, key=lambda f: f.heal) if result.faults else None
