@@ -1,0 +1,147 @@
+"""Command lines and processes of a run's Locust master and local workers.
+
+The orchestrator never imports Locust (importing it monkey-patches the process for
+gevent); it runs `python -m locust` children with our plugin file loaded next to the
+experiment's locustfile, and talks to them through files and signals.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness.stack.ports import LOOPBACK, free_port
+from harness.stack.process import stop_process
+
+PLUGIN = str(Path(__file__).with_name("plugin.py"))
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def resolve_locustfile(locustfile: str, experiment_dir: Path | None) -> Path:
+    """A relative locustfile is looked up next to the experiment, in the current folder,
+    in the project, and finally as an installed module path (`targets/shop/locustfile.py`)."""
+    path = Path(locustfile)
+    if path.is_absolute():
+        candidates = [path]
+    else:
+        candidates = [base / path for base in (experiment_dir, Path.cwd(), PROJECT_ROOT) if base]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    module = locustfile.removesuffix(".py").replace("/", ".").replace("\\", ".")
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        spec = None
+    if spec and spec.origin:
+        return Path(spec.origin)
+    raise FileNotFoundError(
+        f"load.locustfile: {locustfile} not found (looked in "
+        f"{', '.join(str(c.parent) for c in candidates)})")
+
+
+def locust_env(results_dir: Path | None, stages: list[dict[str, Any]] | None = None,
+               totals_dir: Path | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    for key in ("STAMPEDE_RESULTS_DIR", "STAMPEDE_STAGES", "STAMPEDE_WORKER_TOTALS_DIR"):
+        env.pop(key, None)
+    if results_dir is not None:
+        env["STAMPEDE_RESULTS_DIR"] = str(results_dir)
+    if stages:
+        env["STAMPEDE_STAGES"] = json.dumps(stages)
+    if totals_dir is not None:
+        env["STAMPEDE_WORKER_TOTALS_DIR"] = str(totals_dir)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def user_class_args(user_classes: list[Any]) -> list[str]:
+    """Positional class names; weights other than 1 go through `--config-users`."""
+    if not user_classes:
+        return []
+    names = [uc.name for uc in user_classes]
+    if all(uc.weight == 1 for uc in user_classes):
+        return names
+    config = [{"user_class_name": uc.name, "weight": uc.weight} for uc in user_classes]
+    return ["--config-users", json.dumps(config), *names]
+
+
+class LocustProcesses:
+    """One headless master and N local workers, each with its log in `<results>/logs/`."""
+
+    def __init__(self, locustfile: Path, host: str, log_dir: Path, results_dir: Path,
+                 workers: int, duration: float, users: int, spawn_rate: float,
+                 user_classes: list[Any], stages: list[dict[str, Any]] | None = None) -> None:
+        self.locustfile = locustfile
+        self.host = host
+        self.log_dir = log_dir
+        self.results_dir = results_dir
+        self.n_workers = workers
+        self.duration = duration
+        self.users = users
+        self.spawn_rate = spawn_rate
+        self.user_classes = user_classes
+        self.stages = stages
+        self.port = 0
+        self.master: subprocess.Popen | None = None
+        self.workers: list[subprocess.Popen] = []
+        self.totals_dir = log_dir / "workers"
+
+    def files_arg(self) -> str:
+        return f"{PLUGIN},{self.locustfile}"
+
+    def start(self) -> None:
+        self.port = free_port()
+        cmd = [
+            sys.executable, "-m", "locust", "-f", self.files_arg(),
+            "--master", "--headless", "--only-summary",
+            "--master-bind-host", LOOPBACK, "--master-bind-port", str(self.port),
+            "--expect-workers", str(self.n_workers),
+            "-H", self.host,
+            "-t", f"{max(1, round(self.duration))}s",
+            "-u", str(self.users), "-r", str(self.spawn_rate),
+            *user_class_args(self.user_classes),
+        ]
+        env = locust_env(self.results_dir, self.stages)
+        with open(self.log_dir / "locust-master.log", "ab") as log:
+            self.master = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                           cwd=self.locustfile.parent, start_new_session=True)
+        for i in range(self.n_workers):
+            self.workers.append(self.start_worker(i))
+
+    def start_worker(self, index: int) -> subprocess.Popen:
+        cmd = [sys.executable, "-m", "harness", "worker",
+               "--master", f"{LOOPBACK}:{self.port}", "--locustfile", str(self.locustfile)]
+        env = locust_env(None, self.stages, self.totals_dir)
+        with open(self.log_dir / f"locust-worker-{index}.log", "ab") as log:
+            return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                    cwd=self.locustfile.parent, start_new_session=True)
+
+    def master_exited(self) -> int | None:
+        return None if self.master is None else self.master.poll()
+
+    def lost_workers(self) -> list[int]:
+        """Pids of local workers that have exited (while the master still runs)."""
+        return [w.pid for w in self.workers if w.poll() is not None]
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Ask the master to quit (it tells the workers, who send their last buckets), then make sure."""
+        if self.master is not None and self.master.poll() is None:
+            self.master.send_signal(signal.SIGTERM)
+            try:
+                self.master.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                stop_process(self.master)
+        for worker in self.workers:
+            try:
+                worker.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                stop_process(worker)
+        stop_process(self.master)

@@ -1,0 +1,428 @@
+"""`stampede run`: one experiment from file to results folder, with guaranteed rollback.
+
+The orchestrator (this process) never generates load: it starts the stack, a Locust
+master and N workers as children, and runs the fault schedule, the 1 Hz collectors and
+the halt checks in its own threads, so fault timing is not smeared by a saturated
+gevent loop. SIGINT and SIGTERM become an orderly stop: faults rolled back, Locust
+stopped, the stack stopped in reverse order, summary.json written.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.histogram import merge, percentile
+from harness.load.recorder import LOAD_START_FILE
+from harness.metrics.collectors import Collector, postgres_source, redis_source, target_source
+from harness.progress import Progress, Status
+from harness.results.writer import RunWriter, new_run_dir, write_json
+
+EXIT_OK, EXIT_INVARIANT_FAILED, EXIT_ABORTED, EXIT_BAD_INPUT = 0, 1, 2, 3
+LOAD_START_TIMEOUT = 90.0
+
+
+@dataclass
+class RunOutcome:
+    results_dir: Path | None
+    status: str  # completed | aborted | failed
+    exit_code: int
+    error: str | None = None
+    verdicts: list[Any] = field(default_factory=list)
+
+
+class Interrupted(Exception):
+    """A signal asked the run to stop."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class RequestTail:
+    """Reads requests.jsonl as the master appends it: per-second totals for halts and progress."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.seconds: dict[int, list[Any]] = {}  # t -> [count, failures, hist]
+        self.requests = 0
+        self.failures = 0
+
+    def poll(self) -> None:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        for line in data[:end].splitlines():
+            rec = json.loads(line)
+            failed = sum(n for kind, n in rec["failures"].items() if not kind.isdigit())
+            sec = self.seconds.setdefault(rec["t"], [0, 0, {}])
+            sec[0] += rec["count"]
+            sec[1] += failed
+            merge(sec[2], rec["hist"])
+            self.requests += rec["count"]
+            self.failures += failed
+
+    def last_second(self) -> tuple[int, int, int] | None:
+        if not self.seconds:
+            return None
+        t = max(self.seconds)
+        return t, self.seconds[t][0], self.seconds[t][1]
+
+
+def halt_reason(conditions: list[Any], tail: RequestTail, violations: int) -> str | None:
+    """The first halt condition that held for its whole `for` span, as a sentence; else None."""
+    if not tail.seconds and not violations:
+        return None
+    last = max(tail.seconds) if tail.seconds else 0
+    for cond in conditions:
+        if cond.metric == "violations":
+            if violations > cond.above:
+                return f"violations {violations} > {cond.above:g}"
+            continue
+        span = max(1, round(cond.for_))
+        window = [tail.seconds.get(t) for t in range(last - span + 1, last + 1)]
+        if any(sec is None or sec[0] == 0 for sec in window):
+            continue
+        if cond.metric == "error_rate":
+            values = [sec[1] / sec[0] for sec in window]
+            if all(v > cond.above for v in values):
+                return (f"error rate {min(values):.0%} > {cond.above:.0%} for {span}s "
+                        f"(t={last - span + 1}..{last})")
+        elif cond.metric == "p99_ms":
+            values = [percentile(sec[2], 0.99) or 0.0 for sec in window]
+            if all(v > cond.above for v in values):
+                return (f"p99 {min(values):.0f} ms > {cond.above:g} ms for {span}s "
+                        f"(t={last - span + 1}..{last})")
+    return None
+
+
+def count_lines(path: Path) -> int:
+    try:
+        with open(path, "rb") as f:
+            return sum(1 for _ in f)
+    except FileNotFoundError:
+        return 0
+
+
+class Run:
+    """The state of one run; `execute()` does it all and never leaves a fault or a process."""
+
+    def __init__(self, experiment: Any, writer: RunWriter, progress: Progress) -> None:
+        self.experiment = experiment
+        self.writer = writer
+        self.dir = writer.path
+        self.progress = progress
+        self.stop = threading.Event()
+        self.stack: Any = None
+        self.locust: Any = None
+        self.schedule: Any = None
+        self.rollback: Any = None
+        self.threads: list[threading.Thread] = []
+        self.tail = RequestTail(self.dir / "requests.jsonl")
+        self.halt: str | None = None
+        self._raise_on_signal = True
+        self._signal: int | None = None
+
+    # signals -------------------------------------------------------------------
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        self.stop.set()
+        if self._signal is None:
+            self._signal = signum
+            if self._raise_on_signal:
+                raise Interrupted(signum)
+
+    def _install_signals(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        return {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    # the run ----------------------------------------------------------------------
+    def execute(self) -> RunOutcome:
+        previous = self._install_signals()
+        status, error, exit_code = "failed", None, EXIT_BAD_INPUT
+        try:
+            try:
+                status = self._run()
+                exit_code = EXIT_ABORTED if status == "aborted" else EXIT_OK
+            except Interrupted as exc:
+                error = f"interrupted by {exc}"
+                exit_code = 128 + exc.signum
+            except Exception as exc:  # the stack or the load failed: report, clean up
+                from harness.stack.embedded import StackError
+
+                error = str(exc) if isinstance(exc, StackError | FileNotFoundError) else (
+                    f"{type(exc).__name__}: {exc}")
+                (self.dir / "logs" / "runner-error.log").write_text(traceback.format_exc())
+                exit_code = EXIT_BAD_INPUT
+            finally:
+                self._raise_on_signal = False
+                self._cleanup()
+            if self._signal is not None and error is None:
+                status, error = "failed", f"interrupted by {signal.Signals(self._signal).name}"
+                exit_code = 128 + self._signal
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        self.tail.poll()
+        self.writer.emit("run_end", status=status)
+        self.writer.finish(status, requests=self.tail.requests, failures=self.tail.failures,
+                           halt_reason=self.halt, error=error)
+        self.writer.close()
+        return RunOutcome(self.dir, status, exit_code, error)
+
+    def _run(self) -> str:
+        from harness.faults import FaultClient, FaultSchedule, Rollback
+
+        exp = self.experiment
+        self.stack = self._make_stack()
+        self.progress.message(f"starting the {self.stack.kind} stack (logs: {self.dir / 'logs'})")
+        self.stack.start()
+        resolved = exp.resolved()
+        resolved["stack"] = self.stack.addresses()
+        self.writer.write_experiment(None, resolved)
+
+        client = FaultClient(self.stack.toxiproxy_url)
+        self.rollback = Rollback(client)
+        self.rollback.recover_stale()
+        self.schedule = FaultSchedule(exp, client, self.rollback, self.writer.emit,
+                                      self.stack.actions())
+        self.locust = self._make_locust()
+        self.locust.start()
+        t0 = self._wait_load_start()
+        self.writer.set_t0(t0)
+        self.writer.emit("run_start")
+        self._start_threads()
+        self.progress.start()
+        return self._watch()
+
+    def _make_stack(self) -> Any:
+        target = self.experiment.target
+        if target.kind == "external":
+            from harness.stack.external import ExternalStack
+
+            return ExternalStack(target)
+        from harness.stack.embedded import EmbeddedStack
+
+        args: list[str] = []
+        for key, value in (target.options or {}).items():
+            flag = "--" + key.replace("_", "-")
+            if value is True:
+                args.append(flag)
+            elif value not in (False, None):
+                args += [flag, str(value)]
+        return EmbeddedStack(self.dir / "logs", flaws=target.flaws, target_args=args)
+
+    def _make_locust(self) -> Any:
+        from harness.load.launcher import LocustProcesses, resolve_locustfile
+
+        load = self.experiment.load
+        source = self.experiment.source
+        locustfile = resolve_locustfile(load.locustfile, Path(source).parent if source else None)
+        stages = [s.model_dump() for s in load.stages] or None
+        users = load.users or (max(s.users for s in load.stages) if load.stages else 10)
+        return LocustProcesses(
+            locustfile, self.stack.base_url, self.dir / "logs", self.dir,
+            workers=load.workers, duration=self.experiment.duration, users=users,
+            spawn_rate=load.spawn_rate or users, user_classes=load.user_classes, stages=stages)
+
+    def _wait_load_start(self) -> float:
+        """Time 0 is when the master starts the users; it writes it down for us."""
+        marker = self.dir / LOAD_START_FILE
+        deadline = time.monotonic() + LOAD_START_TIMEOUT
+        while not marker.exists():
+            status = self.locust.master_exited()
+            if status is not None:
+                raise RuntimeError(f"the Locust master exited with status {status} before the "
+                                   f"load started; log: {self.dir / 'logs' / 'locust-master.log'}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the load did not start within {LOAD_START_TIMEOUT:.0f}s "
+                                   f"(workers not connected?); logs: {self.dir / 'logs'}")
+            time.sleep(0.01)
+        return float(json.loads(marker.read_text())["ts"])
+
+    def _start_threads(self) -> None:
+        sched = threading.Thread(target=self.schedule.run, name="fault-schedule",
+                                 args=(self.writer.t0_monotonic, self.stop), daemon=True)
+        self.threads.append(sched)
+        sources: list[tuple[str, Any]] = []
+        if self.stack.metrics_url:
+            sources.append(("target", target_source(
+                self.stack.metrics_url, getattr(self.stack, "metric_names", None))))
+        redis_client = self.stack.redis_client()
+        if redis_client is not None:
+            sources.append(("redis", redis_source(redis_client)))
+        if self.stack.database_url:
+            sources.append(("postgres", postgres_source(self.stack.database_url)))
+        for name, scrape in sources:
+            self.threads.append(Collector(name, scrape, self.writer.metric, self.stop))
+        for thread in self.threads:
+            thread.start()
+
+    def _phase(self, t: float, active: list[str]) -> str:
+        steady = self.experiment.steady_state
+        if active:
+            return "fault"
+        if steady is not None:
+            if t < steady.from_:
+                return "warmup"
+            if t < steady.to:
+                return "steady"
+        return "recovery" if any(f.end <= t for f in self.experiment.faults) else "load"
+
+    def _watch(self) -> str:
+        """Until the load ends: halts, lost workers, phases and the progress display."""
+        exp = self.experiment
+        phase = None
+        lost: set[int] = set()
+        while not self.stop.wait(0.2):
+            t = self.writer.now_t()
+            self.tail.poll()
+            active = list(self.schedule.active_faults())
+            new_phase = self._phase(t, active)
+            if new_phase != phase:
+                phase = new_phase
+                self.writer.emit("phase", phase=phase)
+            for pid in self.locust.lost_workers():
+                if pid not in lost and self.locust.master_exited() is None:
+                    lost.add(pid)
+                    self.writer.emit("worker_lost", worker=f"local_{pid}")
+                    self.progress.message(f"worker {pid} lost")
+            last = self.tail.last_second()
+            rps, err = (last[1], last[2] / last[1] if last[1] else 0.0) if last else (0, 0.0)
+            self.progress.update(Status(t, exp.duration, phase, active, rps, err,
+                                        self.tail.requests))
+            reason = halt_reason(exp.halt, self.tail, count_lines(self.dir / "violations.jsonl"))
+            if reason:
+                self.halt = reason
+                self.writer.emit("halt", reason=reason)
+                self.progress.message(f"halt: {reason}")
+                return "aborted"
+            code = self.locust.master_exited()
+            if code is not None:
+                if t < exp.duration - 5:
+                    raise RuntimeError(f"the Locust master exited early (status {code}) at "
+                                       f"t={t:.1f}s; log: {self.dir / 'logs' / 'locust-master.log'}")
+                return "completed"
+        return "failed"
+
+    def _cleanup(self) -> None:
+        """Every exit path: faults off first, then load, then the stack (reverse order)."""
+        self.stop.set()
+        self.progress.stop()
+        steps = [
+            ("fault schedule", self._join_schedule),
+            ("rollback", lambda: self.rollback and self.rollback.rollback_all()),
+            ("locust", lambda: self.locust and self.locust.stop()),
+            ("collectors", self._join_threads),
+            ("write check", self._write_check),
+            ("stack", lambda: self.stack and self.stack.stop()),
+        ]
+        for name, step in steps:
+            try:
+                step()
+            except Exception as exc:
+                self.progress.message(f"cleanup: {name} failed: {exc}")
+                with open(self.dir / "logs" / "runner-error.log", "a") as f:
+                    f.write(f"cleanup {name}:\n{traceback.format_exc()}\n")
+
+    def _join_schedule(self) -> None:
+        for thread in self.threads[:1]:
+            thread.join(timeout=10)
+
+    def _join_threads(self) -> None:
+        for thread in self.threads[1:]:
+            thread.join(timeout=5)
+
+    def _write_check(self) -> None:
+        """Read acknowledged orders back from PostgreSQL: missing ones are lost writes."""
+        if self.stack is None or self.locust is None:
+            return
+        ids = []
+        writes = self.dir / "writes.jsonl"
+        if writes.exists():
+            for line in writes.read_text().splitlines():
+                rec = json.loads(line)
+                if rec.get("kind") == "order":
+                    ids.append(str(rec["id"]))
+        result: dict[str, Any] = {"checked": len(ids), "missing": [], "source": "postgresql",
+                                  "error": None}
+        if not self.stack.database_url:
+            result.update(source=None, error="no database_url: writes not checked")
+        elif ids:
+            try:
+                import psycopg
+
+                with psycopg.connect(self.stack.database_url, connect_timeout=5) as conn:
+                    found = {row[0] for row in conn.execute(
+                        "SELECT id::text FROM orders WHERE id::text = ANY(%s)", (ids,))}
+                result["missing"] = [i for i in ids if i not in found]
+            except Exception as exc:
+                result["error"] = f"{type(exc).__name__}: {exc}"
+        write_json(self.dir / "write_check.json", result)
+
+
+def judge(results_dir: Path) -> tuple[list[Any], bool | None]:
+    """Verdicts and the HTML report, when those parts of the harness are installed."""
+    verdicts: list[Any] = []
+    passed: bool | None = None
+    try:
+        from harness.verdicts import judge_results, print_verdicts
+    except ImportError:
+        pass
+    else:
+        verdicts = list(judge_results(results_dir))
+        print_verdicts(verdicts)
+        passed = all(v.passed for v in verdicts)
+    try:
+        from harness.report import write_report
+    except ImportError:
+        pass
+    else:
+        write_report(results_dir)
+    return verdicts, passed
+
+
+def run_experiment(path: str | Path, *, out_dir: str | Path = "results",
+                   time_scale: float | None = None, workers: int | None = None,
+                   progress: Progress | None = None) -> RunOutcome:
+    """Run one experiment file; exit codes: 0 passed, 1 an invariant failed, 2 halted,
+    3 bad input or the stack failed, 128+N stopped by signal N."""
+    from harness.experiment import ExperimentError, load_experiment
+
+    progress = progress or Progress()
+    try:
+        experiment = load_experiment(path, time_scale=time_scale)
+    except (ExperimentError, OSError) as exc:
+        print(f"stampede run: {exc}", file=sys.stderr)
+        return RunOutcome(None, "failed", EXIT_BAD_INPUT, str(exc))
+    if workers:
+        experiment.load.workers = workers
+    writer = RunWriter(new_run_dir(out_dir, experiment.name or Path(path).stem),
+                       experiment.name or Path(path).stem)
+    writer.write_experiment(Path(path), experiment.resolved())
+    outcome = Run(experiment, writer, progress).execute()
+    if outcome.status in ("completed", "aborted"):
+        try:
+            outcome.verdicts, passed = judge(outcome.results_dir)
+        except Exception as exc:
+            print(f"stampede run: judging failed: {exc}", file=sys.stderr)
+            passed = False
+        if outcome.status == "completed" and passed is False:
+            outcome.exit_code = EXIT_INVARIANT_FAILED
+    if outcome.error:
+        print(f"stampede run: {outcome.status}: {outcome.error}", file=sys.stderr)
+    print(f"results: {outcome.results_dir}")
+    return outcome

@@ -1,0 +1,231 @@
+"""The embedded stack: redis-server, PostgreSQL, the fault proxy and the target, as children.
+
+Started in dependency order and stopped in reverse order on every exit path (the
+runner wraps it in `with`, and turns SIGINT/SIGTERM into an orderly exit). The target
+reaches Redis and PostgreSQL only through the proxies `redis` and `db`, so both can
+be slowed, cut or taken down; the harness itself (collectors, actions, write check)
+uses the direct addresses.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import redis
+import requests
+
+from harness.stack.ports import LOOPBACK, free_port
+from harness.stack.postgres import PostgresServer
+from harness.stack.process import stop_process
+from harness.stack.redis_server import RedisServer
+
+DATABASE = "shop"
+
+
+class StackError(RuntimeError):
+    """The stack could not start; the message says which part and where its log is."""
+
+
+def _log_tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return ""
+    return "\n".join("    " + line for line in text)
+
+
+class EmbeddedStack:
+    """Every process a default run needs, on free loopback ports, in one temp folder."""
+
+    kind = "embedded"
+
+    def __init__(self, log_dir: Path, flaws: Iterable[str] = (), target_args: Iterable[str] = (),
+                 workdir: Path | None = None) -> None:
+        self.log_dir = Path(log_dir)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._own_workdir = workdir is None
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="stampede-stack-"))
+        self.flaws = list(flaws)
+        self.target_args = list(target_args)
+        self.password = secrets.token_urlsafe(24)
+        self.password_file = self.workdir / "redis-password"
+        self.redis: RedisServer | None = None
+        self.postgres: PostgresServer | None = None
+        self.proxy: Any = None
+        self.target: subprocess.Popen | None = None
+        self.target_port = 0
+        self.redis_proxy_port = 0
+        self.db_proxy_port = 0
+
+    # addresses ---------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.target_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"{self.base_url}/metrics"
+
+    @property
+    def toxiproxy_url(self) -> str:
+        return self.proxy.api_url
+
+    @property
+    def database_url(self) -> str:
+        """Direct (not proxied) URL of the source of truth, for collectors and the write check."""
+        return self.postgres.url(DATABASE)
+
+    def redis_client(self, **kwargs: Any) -> redis.Redis:
+        """A client on the real Redis (not through the proxy), for INFO and the actions."""
+        return redis.Redis(host=self.redis.host, port=self.redis.port, password=self.password,
+                           socket_timeout=2.0, socket_connect_timeout=2.0, **kwargs)
+
+    def addresses(self) -> dict[str, str]:
+        """What `stampede up` prints and experiment.json records: no secret in clear."""
+        return {
+            "target": self.base_url,
+            "metrics": self.metrics_url,
+            "toxiproxy_api": self.toxiproxy_url,
+            "redis_via_proxy": f"redis://:***@{LOOPBACK}:{self.redis_proxy_port}/0",
+            "redis_direct": f"redis://:***@{LOOPBACK}:{self.redis.port}/0",
+            "redis_password_file": str(self.password_file),
+            "db_via_proxy": f"postgresql://postgres@{LOOPBACK}:{self.db_proxy_port}/{DATABASE}",
+            "db_direct": self.database_url,
+        }
+
+    # lifecycle ---------------------------------------------------------------
+    def start(self, timeout: float = 60.0) -> EmbeddedStack:
+        try:
+            self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self, timeout: float) -> None:
+        from harness.proxy import spawn
+
+        fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.password + "\n")
+
+        self.redis = RedisServer(password=self.password, workdir=self.workdir / "redis",
+                                 log_path=self.log_dir / "redis.log")
+        try:
+            self.redis.start()
+        except Exception as exc:
+            raise StackError(f"redis-server did not start: {exc}; log: {self.redis.log_path}") from exc
+
+        self.postgres = PostgresServer(workdir=self.workdir / "postgres",
+                                       log_path=self.log_dir / "postgres.log")
+        try:
+            self.postgres.start()
+            self.postgres.create_database(DATABASE)
+        except Exception as exc:
+            raise StackError(
+                f"PostgreSQL did not start: {exc}; log: {self.postgres.log_path}\n"
+                f"{_log_tail(self.postgres.log_path)}") from exc
+
+        try:
+            self.proxy = spawn(host=LOOPBACK, port=0, log_path=self.log_dir / "proxy.log")
+        except Exception as exc:
+            raise StackError(f"the fault proxy did not start: {exc}; log: "
+                             f"{self.log_dir / 'proxy.log'}") from exc
+        self.redis_proxy_port = free_port()
+        self.db_proxy_port = free_port()
+        resp = requests.post(f"{self.proxy.api_url}/populate", timeout=5, json=[
+            {"name": "redis", "listen": f"{LOOPBACK}:{self.redis_proxy_port}",
+             "upstream": f"{LOOPBACK}:{self.redis.port}"},
+            {"name": "db", "listen": f"{LOOPBACK}:{self.db_proxy_port}",
+             "upstream": f"{LOOPBACK}:{self.postgres.port}"},
+        ])
+        if resp.status_code != 201:
+            raise StackError(f"creating proxies on {self.proxy.api_url} failed: {resp.text}")
+
+        self._start_target(timeout)
+
+    def _start_target(self, timeout: float) -> None:
+        self.target_port = free_port()
+        env = dict(os.environ)
+        # secrets go through the environment: a command line is readable by anyone (ps)
+        env["SHOP_REDIS_URL"] = f"redis://:{self.password}@{LOOPBACK}:{self.redis_proxy_port}/0"
+        env["SHOP_DATABASE_URL"] = (
+            f"postgresql://postgres@{LOOPBACK}:{self.db_proxy_port}/{DATABASE}")
+        env.pop("SHOP_FLAWS", None)
+        cmd = [sys.executable, "-m", "targets.shop", "--host", LOOPBACK,
+               "--port", str(self.target_port)]
+        for flaw in self.flaws:
+            cmd += ["--flaw", flaw]
+        cmd += self.target_args
+        log_path = self.log_dir / "target.log"
+        with open(log_path, "ab") as log:
+            self.target = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+                cwd=Path(__file__).resolve().parents[2], start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.target.poll() is not None:
+                raise StackError(f"the target exited with status {self.target.returncode} "
+                                 f"while starting; log: {log_path}\n{_log_tail(log_path)}")
+            try:
+                if requests.get(f"{self.base_url}/health", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise StackError(f"the target did not answer GET /health with 200 within "
+                                 f"{timeout:.0f}s; log: {log_path}\n{_log_tail(log_path)}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Reverse order: the target first, so it never sees its dependencies vanish as a fault."""
+        stop_process(self.target, timeout=10)
+        self.target = None
+        if self.proxy is not None:
+            try:
+                self.proxy.stop()
+            finally:
+                self.proxy = None
+        if self.postgres is not None:
+            self.postgres.stop()
+        if self.redis is not None:
+            self.redis.stop()
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> EmbeddedStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # actions on the real Redis, for the fault schedule ---------------------------
+    def actions(self) -> dict[str, Callable[..., Any]]:
+        def flush_cache() -> None:
+            with self.redis_client() as r:
+                r.flushall()
+
+        def restart_redis() -> None:
+            self.redis.restart()
+
+        def set_maxmemory(maxmemory: str, policy: str | None = None) -> None:
+            with self.redis_client() as r:
+                r.config_set("maxmemory", maxmemory)
+                if policy:
+                    r.config_set("maxmemory-policy", policy)
+
+        def expire_key(key: str) -> None:
+            with self.redis_client() as r:
+                r.delete(key)
+
+        return {"flush_cache": flush_cache, "restart_redis": restart_redis,
+                "set_maxmemory": set_maxmemory, "expire_key": expire_key}
