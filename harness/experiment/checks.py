@@ -348,6 +348,30 @@ def _check_invariants(exp: Experiment) -> list[Problem]:
                 validate(dict(entry))
             except ValueError as exc:
                 problems.append((("invariants", index), str(exc)))
+                continue
+        problems += _check_fault_references(exp, index, entry)
+    return problems
+
+
+def _check_fault_references(exp: Experiment, index: int, entry: dict[str, Any]) -> list[Problem]:
+    """`fault: X`, `window: during:X` and `after:X[:30s]` must name a fault of this file."""
+    names = [spec.name or "" for spec in exp.faults]
+    problems: list[Problem] = []
+    for key, value in entry.items():
+        if not isinstance(value, str):
+            continue
+        if key == "fault":
+            ref = value
+        elif value.startswith(("during:", "after:")):
+            ref = value.split(":")[1]
+        else:
+            continue
+        if ref not in names:
+            problems.append((
+                ("invariants", index, key),
+                f'no fault named "{ref}"{did_you_mean(ref, names)} '
+                f"Faults: {', '.join(names) or 'none'}",
+            ))
     return problems
 
 
