@@ -1,0 +1,1 @@
+"""Reference services the harness runs against (start with `targets.shop`)."""

@@ -1,0 +1,95 @@
+"""Circuit breaker that trips on errors and on sustained latency (the chapter's "slow cache" rule).
+
+Single event loop, so no locks: state changes happen between awaits.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import deque
+from collections.abc import Callable
+
+CLOSED, OPEN, HALF_OPEN = 0, 1, 2
+
+
+class CircuitBreaker:
+    """closed -> open after `failures` consecutive failures or a slow median; open -> half-open
+    after `cooldown`; one probe in half-open decides closed or open again."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        failures: int = 5,
+        latency: float | None = None,
+        window: int = 20,
+        cooldown: float = 3.0,
+        enabled: bool = True,
+        on_change: Callable[[str, int], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.failures = failures
+        self.latency = latency
+        self.cooldown = cooldown
+        self.enabled = enabled
+        self.on_change = on_change
+        self.clock = clock
+        self.state = CLOSED
+        self.consecutive = 0
+        self.durations: deque[float] = deque(maxlen=window)
+        self.opened_at = 0.0
+        self.probing = False
+        self.probe_started = 0.0
+
+    def allow(self) -> bool:
+        """May a call go to the dependency now? In half-open only one probe at a time."""
+        if not self.enabled or self.state == CLOSED:
+            return True
+        if self.state == OPEN:
+            if self.clock() - self.opened_at < self.cooldown:
+                return False
+            self._set(HALF_OPEN)
+        now = self.clock()
+        if self.probing and now - self.probe_started < self.cooldown:
+            return False  # a probe is out; a lost one (cancelled call) is replaced after a cool-down
+        self.probing = True
+        self.probe_started = now
+        return True
+
+    def success(self, duration: float = 0.0) -> None:
+        self.probing = False
+        self.consecutive = 0
+        if self.state == HALF_OPEN:
+            self.durations.clear()
+            self._set(CLOSED)
+            return
+        self.durations.append(duration)
+        if self._too_slow():
+            self._open()
+
+    def failure(self) -> None:
+        self.probing = False
+        self.consecutive += 1
+        if self.state == HALF_OPEN or self.consecutive >= self.failures:
+            self._open()
+
+    def _too_slow(self) -> bool:
+        if self.latency is None or len(self.durations) < self.durations.maxlen:
+            return False
+        return statistics.median(self.durations) > self.latency
+
+    def _open(self) -> None:
+        if not self.enabled:
+            return
+        self.opened_at = self.clock()
+        self.consecutive = 0
+        self.durations.clear()
+        self._set(OPEN)
+
+    def _set(self, state: int) -> None:
+        if state != self.state:
+            self.state = state
+            if self.on_change:
+                self.on_change(self.name, state)

@@ -1,0 +1,81 @@
+"""Redis behind an aggressive timeout and a circuit breaker: every cache call goes through `Cache.call`."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from targets.shop.breaker import CircuitBreaker
+from targets.shop.config import Settings
+
+T = TypeVar("T")
+
+PREFIX = "v1:shop"
+NEGATIVE = b"__none__"  # marks "this id does not exist" (negative cache), never valid JSON
+
+
+def key(entity: str, ident: object) -> str:
+    """`{version}:{service}:{entity}:{id}`, the chapter's key scheme."""
+    return f"{PREFIX}:{entity}:{ident}"
+
+
+class CacheUnavailable(Exception):
+    """Redis could not be used: `bypassed` when the breaker refused the call, else it failed."""
+
+    def __init__(self, bypassed: bool) -> None:
+        super().__init__("cache bypassed: breaker open" if bypassed else "cache error")
+        self.bypassed = bypassed
+
+
+class Cache:
+    def __init__(self, settings: Settings, breaker: CircuitBreaker) -> None:
+        timeout = None if settings.has("no_cache_timeout") else settings.cache_timeout
+        self.redis = aioredis.Redis.from_url(
+            settings.redis_url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),  # a retry would multiply the timeout; the breaker decides
+            max_connections=500,
+        )
+        self.breaker = breaker
+        self.jitter = 0.0 if settings.has("no_ttl_jitter") else 0.1
+
+    def ttl(self, base: float) -> int:
+        """TTL in ms with ±10 % jitter, so keys filled together do not expire together."""
+        return max(1, int(base * 1000 * (1 + random.uniform(-self.jitter, self.jitter))))
+
+    async def call(self, fn: Callable[..., Awaitable[T]], *args: object, **kwargs: object) -> T:
+        if not self.breaker.allow():
+            raise CacheUnavailable(bypassed=True)
+        start = time.monotonic()
+        try:
+            result = await fn(*args, **kwargs)
+        except (TimeoutError, RedisError, OSError) as exc:
+            self.breaker.failure()
+            raise CacheUnavailable(bypassed=False) from exc
+        self.breaker.success(time.monotonic() - start)
+        return result
+
+    async def quietly(self, fn: Callable[..., Awaitable[T]], *args: object, **kwargs: object) -> T | None:
+        """Best-effort write (a cache fill): a failure only feeds the breaker."""
+        try:
+            return await self.call(fn, *args, **kwargs)
+        except CacheUnavailable:
+            return None
+
+    async def ping(self, timeout: float = 0.5) -> bool:
+        try:
+            return bool(await asyncio.wait_for(self.redis.ping(), timeout))
+        except (TimeoutError, RedisError, OSError):
+            return False
+
+    async def close(self) -> None:
+        await self.redis.aclose()
