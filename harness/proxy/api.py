@@ -1,0 +1,146 @@
+"""The Toxiproxy v2 HTTP API as an aiohttp application over a ProxyServer.
+
+Paths, status codes and bodies follow the real server (Shopify/toxiproxy api.go):
+errors are `{"error": ..., "status": ...}`, POST of a toxic answers 200, deletes 204,
+and a User-Agent starting with `Mozilla/` gets the real server's plain-text 403.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from harness.proxy.errors import ApiError, bad_body
+
+if TYPE_CHECKING:
+    from harness.proxy.server import ProxyServer
+
+log = logging.getLogger("harness.proxy")
+SERVER_KEY = web.AppKey("proxy_server", object)
+
+
+def _json(data: object, status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(data, separators=(",", ":")).encode(),
+        status=status,
+        content_type="application/json",
+    )
+
+
+def _error(exc: ApiError, **extra: object) -> web.Response:
+    return _json({**exc.to_json(), **extra}, exc.status)
+
+
+async def _body(request: web.Request) -> object:
+    raw = await request.read()
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad_body(str(exc) if raw.strip() else "EOF") from None
+
+
+@web.middleware
+async def guard(request: web.Request, handler) -> web.StreamResponse:
+    """Refuse browsers; turn ApiError into its JSON answer and any bug into a JSON 500."""
+    if request.headers.get("User-Agent", "").startswith("Mozilla/"):
+        return web.Response(text="User agent not allowed\n", status=403)
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return _error(exc)
+    except web.HTTPException:
+        raise
+    except Exception as exc:  # never a stack trace to the client
+        log.exception("API error on %s %s", request.method, request.path)
+        return _error(ApiError(f"internal error: {exc}", 500))
+
+
+def make_app(server: ProxyServer) -> web.Application:
+    app = web.Application(middlewares=[guard], client_max_size=16 * 1024 * 1024)
+    app[SERVER_KEY] = server
+
+    async def list_proxies(request: web.Request) -> web.Response:
+        return _json({name: proxy.to_json() for name, proxy in server.proxies.items()})
+
+    async def create_proxy(request: web.Request) -> web.Response:
+        proxy = await server.create(await _body(request))
+        return _json(proxy.to_json(), 201)
+
+    async def populate(request: web.Request) -> web.Response:
+        try:
+            body = await _body(request)
+            proxies = await server.populate(body)
+        except ApiError as exc:
+            return _error(exc, proxies=[proxy.to_json() for proxy in exc.done])
+        return _json({"proxies": [proxy.to_json() for proxy in proxies]}, 201)
+
+    async def show_proxy(request: web.Request) -> web.Response:
+        return _json(server.get(request.match_info["proxy"]).to_json())
+
+    async def update_proxy(request: web.Request) -> web.Response:
+        name = request.match_info["proxy"]
+        server.get(name)  # 404 before 400, as the real server checks
+        proxy = await server.update(name, await _body(request))
+        return _json(proxy.to_json())
+
+    async def delete_proxy(request: web.Request) -> web.Response:
+        await server.delete(request.match_info["proxy"])
+        return web.Response(status=204)
+
+    async def reset(request: web.Request) -> web.Response:
+        await server.reset()
+        return web.Response(status=204)
+
+    async def list_toxics(request: web.Request) -> web.Response:
+        proxy = server.get(request.match_info["proxy"])
+        return _json([toxic.to_json() for toxic in proxy.toxic_list()])
+
+    async def create_toxic(request: web.Request) -> web.Response:
+        name = request.match_info["proxy"]
+        server.get(name)
+        toxic = await server.add_toxic(name, await _body(request))
+        return _json(toxic.to_json())
+
+    async def show_toxic(request: web.Request) -> web.Response:
+        proxy = server.get(request.match_info["proxy"])
+        return _json(proxy.get_toxic(request.match_info["toxic"]).to_json())
+
+    async def update_toxic(request: web.Request) -> web.Response:
+        proxy_name, toxic_name = request.match_info["proxy"], request.match_info["toxic"]
+        server.get(proxy_name).get_toxic(toxic_name)
+        toxic = await server.update_toxic(proxy_name, toxic_name, await _body(request))
+        return _json(toxic.to_json())
+
+    async def delete_toxic(request: web.Request) -> web.Response:
+        await server.delete_toxic(request.match_info["proxy"], request.match_info["toxic"])
+        return web.Response(status=204)
+
+    async def version(request: web.Request) -> web.Response:
+        from harness.proxy.server import VERSION
+
+        return web.Response(
+            text=json.dumps({"version": VERSION}) + "\n",
+            content_type="application/json",
+            charset="utf-8",
+        )
+
+    proxy_path, toxic_path = "/proxies/{proxy}", "/proxies/{proxy}/toxics/{toxic}"
+    app.router.add_get("/proxies", list_proxies)
+    app.router.add_post("/proxies", create_proxy)
+    app.router.add_post("/populate", populate)
+    app.router.add_post("/reset", reset)
+    app.router.add_get("/version", version)
+    app.router.add_get(proxy_path, show_proxy)
+    app.router.add_post(proxy_path, update_proxy)
+    app.router.add_patch(proxy_path, update_proxy)
+    app.router.add_delete(proxy_path, delete_proxy)
+    app.router.add_get(proxy_path + "/toxics", list_toxics)
+    app.router.add_post(proxy_path + "/toxics", create_toxic)
+    app.router.add_get(toxic_path, show_toxic)
+    app.router.add_post(toxic_path, update_toxic)
+    app.router.add_patch(toxic_path, update_toxic)
+    app.router.add_delete(toxic_path, delete_toxic)
+    return app

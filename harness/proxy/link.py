@@ -1,0 +1,271 @@
+"""One proxied TCP connection: two sockets (sides) and two one-way links between them.
+
+Speed matters here: with no toxic on a link, bytes go from one transport straight to
+the other inside `data_received` (no task, no queue), and back-pressure is the
+transports' own pause/resume. Only while a toxic is on a link do its bytes go through
+an inbox and a pump task that runs the toxic stages (see `stages.py`); when the last
+toxic goes and the inbox is empty the link falls back to the straight path.
+
+As in the real server, the end of either stream closes the whole connection (after the
+bytes already forwarded are flushed): there is no half-close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import struct
+from collections import deque
+from typing import TYPE_CHECKING
+
+from harness.proxy.stages import Chunk, Stage, make_stage
+from harness.proxy.toxics import Toxic
+
+if TYPE_CHECKING:
+    from harness.proxy.proxy import Proxy
+
+INBOX_HIGH = 256  # chunks queued before we stop reading the source
+INBOX_LOW = 64
+
+
+class Side(asyncio.Protocol):
+    """The protocol of one socket: the client's (accepted) or the upstream's (dialled)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.transport: asyncio.Transport | None = None
+        self.outgoing: Link | None = None  # the link this side feeds
+        self.incoming: Link | None = None  # the link that writes to this side
+        self.lost = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.conn.side_made(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.outgoing.feed(data)
+
+    def eof_received(self) -> bool:
+        self.outgoing.feed_eof()
+        return True  # we decide when to close, once the other link is flushed
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        self.conn.close()
+        self.conn.side_lost()
+
+    def pause_writing(self) -> None:
+        self.incoming.dest_paused(True)
+
+    def resume_writing(self) -> None:
+        self.incoming.dest_paused(False)
+
+
+class Link:
+    """Bytes one way (`upstream`: client to server, `downstream`: server to client)."""
+
+    def __init__(self, conn: Connection, stream: str, source: Side, dest: Side) -> None:
+        self.conn = conn
+        self.stream = stream
+        self.source = source
+        self.dest = dest
+        self.loop = conn.loop
+        self.stages: list[Stage] = []
+        self.inbox: deque[Chunk] = deque()
+        self.pump: asyncio.Task | None = None
+        self.dest_blocked = False
+        self.inbox_blocked = False
+        self.writable = asyncio.Event()
+        self.writable.set()
+        source.outgoing = self
+        dest.incoming = self
+
+    # -- toxics -----------------------------------------------------------------
+    def add_toxic(self, toxic: Toxic) -> None:
+        stage = make_stage(toxic, self)
+        self.stages.append(stage)
+        stage.start()
+
+    def update_toxic(self, toxic: Toxic) -> None:
+        for stage in self.stages:
+            if stage.toxic is toxic:
+                stage.update()
+
+    def remove_toxic(self, toxic: Toxic) -> None:
+        for stage in list(self.stages):
+            if stage.toxic is toxic:
+                self.stages.remove(stage)
+                stage.remove()
+        if not self.stages and self.inbox and self.pump is None:
+            self._kick()
+
+    # -- bytes in -----------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        if not self.stages and self.pump is None and self.conn.ready:
+            self.dest.transport.write(data)  # the fast path
+            return
+        self.inbox.append((data, self.loop.time()))
+        if len(self.inbox) >= INBOX_HIGH and not self.inbox_blocked:
+            self.inbox_blocked = True
+            self._update_reading()
+        self._kick()
+
+    def feed_eof(self) -> None:
+        if not self.stages and self.pump is None and self.conn.ready:
+            self.conn.close()
+            return
+        self.inbox.append((None, self.loop.time()))
+        self._kick()
+
+    # -- back-pressure --------------------------------------------------------------
+    def dest_paused(self, paused: bool) -> None:
+        self.dest_blocked = paused
+        if paused:
+            self.writable.clear()
+        else:
+            self.writable.set()
+        self._update_reading()
+
+    def _update_reading(self) -> None:
+        transport = self.source.transport
+        if transport is None or transport.is_closing():
+            return
+        if self.dest_blocked or self.inbox_blocked:
+            transport.pause_reading()
+        else:
+            transport.resume_reading()
+
+    # -- the toxic path ---------------------------------------------------------------
+    def _kick(self) -> None:
+        """Run the pump (if the connection is ready: before that the inbox just fills)."""
+        if self.pump is None and self.conn.ready and not self.conn.closed:
+            self.pump = self.loop.create_task(self._run_pump())
+
+    async def _run_pump(self) -> None:
+        try:
+            while self.inbox and not self.conn.closed:
+                chunk = self.inbox.popleft()
+                if self.inbox_blocked and len(self.inbox) <= INBOX_LOW:
+                    self.inbox_blocked = False
+                    self._update_reading()
+                await self._push(0, chunk)
+        finally:
+            self.pump = None
+        if self.inbox and not self.conn.closed:  # fed while we were finishing
+            self._kick()
+
+    async def _push(self, after_seq: int, chunk: Chunk) -> None:
+        """Hand a chunk to the first stage after `after_seq`, or write it out."""
+        if self.conn.closed:
+            return
+        for stage in self.stages:
+            if stage.seq > after_seq:
+                await stage.handle(chunk, lambda c, s=stage.seq: self._push(s, c))
+                return
+        data = chunk[0]
+        if data is None:
+            self.conn.close()
+            return
+        if data:
+            self.dest.transport.write(data)
+        if self.dest_blocked:
+            await self.writable.wait()
+
+    def stop(self) -> None:
+        for stage in self.stages:
+            stage.stop()
+        if self.pump is not None and self.pump is not asyncio.current_task():
+            self.pump.cancel()
+
+
+class Connection:
+    """A client accepted by a proxy, and the upstream socket dialled for it."""
+
+    def __init__(self, proxy: Proxy) -> None:
+        self.proxy = proxy
+        self.loop = asyncio.get_running_loop()
+        self.client = Side(self)
+        self.upstream = Side(self)
+        self.links = {
+            "upstream": Link(self, "upstream", self.client, self.upstream),
+            "downstream": Link(self, "downstream", self.upstream, self.client),
+        }
+        self.closed = False
+        self.ready = False  # upstream dialled and the toxics in place
+        self.dial: asyncio.Task | None = None
+
+    def side_made(self, side: Side) -> None:
+        if side is self.client:
+            # until the upstream answers; call_soon because uvloop starts reading after this
+            self.loop.call_soon(self._hold_client)
+            self.proxy.connections.add(self)
+            self.dial = self.loop.create_task(self._dial())
+
+    def _hold_client(self) -> None:
+        if not self.ready and not self.closed:
+            self.client.transport.pause_reading()
+
+    async def _dial(self) -> None:
+        host, port = self.proxy.upstream_address()
+        try:
+            await self.loop.create_connection(lambda: self.upstream, host, port)
+        except (TimeoutError, OSError) as exc:
+            self.proxy.log_dial_failure(exc)
+            self.close()  # accept, fail to dial, close: what the real server does
+            return
+        finally:
+            self.dial = None
+        if self.closed:
+            self.upstream.transport.abort()
+            return
+        for stream, link in self.links.items():
+            for toxic in self.proxy.toxics_on(stream):
+                link.add_toxic(toxic)
+        self.ready = True
+        for link in self.links.values():
+            if link.inbox:
+                link._kick()
+        self.client.transport.resume_reading()
+
+    def close(self) -> None:
+        """Close both sockets once their pending bytes are written; forget this connection."""
+        self._end(lambda transport: transport.close())
+
+    def abort(self) -> None:
+        """Drop both sockets now, even ones still flushing (proxy disabled or deleted)."""
+        self._end(lambda transport: None)
+        for side in (self.client, self.upstream):
+            if side.transport is not None and not side.lost:
+                side.transport.abort()
+
+    def reset(self) -> None:
+        """Close both sockets with SO_LINGER 0, so each peer gets a TCP RST."""
+
+        def rst(transport: asyncio.Transport) -> None:
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            transport.abort()
+
+        self._end(rst)
+
+    def _end(self, finish) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.dial is not None:
+            self.dial.cancel()
+        for link in self.links.values():
+            link.stop()
+        for side in (self.client, self.upstream):
+            if side.transport is not None and not side.transport.is_closing():
+                finish(side.transport)
+        self.side_lost()
+
+    def side_lost(self) -> None:
+        """Forget the connection once closed and every socket it opened is gone."""
+        sides = [s for s in (self.client, self.upstream) if s.transport is not None]
+        if self.closed and all(s.lost for s in sides):
+            self.proxy.connections.discard(self)

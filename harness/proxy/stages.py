@@ -1,0 +1,235 @@
+"""What each toxic does to the bytes of one link (one connection, one direction).
+
+A link runs its stages one chunk at a time, in chain order: a stage takes a chunk and
+hands zero or more chunks to `emit` (the rest of the chain), sleeping in between where
+its toxic says so. A chunk is `(data, t_read)`; `data is None` is the end of the stream,
+which reaches the end of the chain as "close the connection", as in the real server.
+
+A stage is created when its toxic starts running on a link, and draws its toxicity
+then: once per connection and direction. Removing the toxic interrupts the stage, which
+then passes on what it holds at once (or closes the connection, for `timeout`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from harness.proxy.toxics import Toxic
+
+if TYPE_CHECKING:
+    from harness.proxy.link import Link
+
+Chunk = tuple[bytes | None, float]
+Emit = Callable[[Chunk], Awaitable[None]]
+
+
+def _wake(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+class Stage:
+    """Pass-through; also what a toxic does on a link where its toxicity draw came out false."""
+
+    def __init__(self, toxic: Toxic, link: Link) -> None:
+        self.toxic = toxic
+        self.link = link
+        self.seq = toxic.seq
+        self.active = random.random() < toxic.toxicity
+        self.removed = False
+        self._waiter: asyncio.Future | None = None
+
+    @property
+    def attrs(self) -> dict[str, int]:
+        return self.toxic.attributes
+
+    def start(self) -> None:
+        """Called once the stage is in the link's chain (timers start here)."""
+
+    async def handle(self, chunk: Chunk, emit: Emit) -> None:
+        if self.active:
+            await self.run(chunk, emit)
+        else:
+            await emit(chunk)
+
+    async def run(self, chunk: Chunk, emit: Emit) -> None:
+        await emit(chunk)
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep, unless the toxic is removed meanwhile: then return at once."""
+        if seconds <= 0 or self.removed:
+            return
+        self._waiter = self.link.loop.create_future()
+        timer = self.link.loop.call_later(seconds, _wake, self._waiter)
+        try:
+            await self._waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+    def remove(self) -> None:
+        """The toxic was deleted: stop delaying; subclasses may close the connection."""
+        self.removed = True
+        if self._waiter is not None:
+            _wake(self._waiter)
+        self.stop()
+
+    def update(self) -> None:
+        """New attributes or toxicity: draw again, as the real server restarts the toxic."""
+        self.active = random.random() < self.toxic.toxicity
+
+    def stop(self) -> None:
+        """The link is going away: cancel timers."""
+
+
+class Latency(Stage):
+    async def run(self, chunk: Chunk, emit: Emit) -> None:
+        if chunk[0] is not None:
+            jitter = self.attrs["jitter"]
+            delay = self.attrs["latency"] + (random.uniform(-jitter, jitter) if jitter else 0)
+            await self.sleep(chunk[1] + delay / 1000 - self.link.loop.time())
+        await emit(chunk)
+
+
+class Bandwidth(Stage):
+    """Caps throughput at `rate` KB/s (1 KB = 1000 bytes), in pieces of at most 100 ms."""
+
+    def __init__(self, toxic: Toxic, link: Link) -> None:
+        super().__init__(toxic, link)
+        self.next_free = 0.0
+
+    async def run(self, chunk: Chunk, emit: Emit) -> None:
+        data = chunk[0]
+        rate = self.attrs["rate"] * 1000  # bytes per second
+        if data is None or rate <= 0:
+            await emit(chunk)
+            return
+        piece_size = max(rate // 10, 1)
+        for start in range(0, len(data), piece_size):
+            piece = data[start : start + piece_size]
+            now = self.link.loop.time()
+            self.next_free = max(self.next_free, now) + len(piece) / rate
+            if not self.removed:
+                await self.sleep(self.next_free - now)
+            await emit((piece, chunk[1]))
+
+
+class SlowClose(Stage):
+    async def run(self, chunk: Chunk, emit: Emit) -> None:
+        if chunk[0] is None:
+            await self.sleep(self.attrs["delay"] / 1000)
+        await emit(chunk)
+
+
+class Timeout(Stage):
+    """Drops data; closes the connection after `timeout` ms without data (0: never)."""
+
+    def __init__(self, toxic: Toxic, link: Link) -> None:
+        super().__init__(toxic, link)
+        self.timer: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        self._arm()
+
+    def _arm(self) -> None:
+        self.stop()
+        if self.active and self.attrs["timeout"] > 0:
+            self.timer = self.link.loop.call_later(self.attrs["timeout"] / 1000, self.link.conn.close)
+
+    async def run(self, chunk: Chunk, emit: Emit) -> None:
+        if chunk[0] is None:
+            await emit(chunk)
+        else:
+            self._arm()  # an idle timer: each chunk restarts it
+
+    def update(self) -> None:
+        super().update()
+        self._arm()
+
+    def remove(self) -> None:
+        super().remove()
+        if self.active:  # the real server closes what the black hole held
+            self.link.conn.close()
+
+    def stop(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+
+class ResetPeer(Stage):
+    """After the first data, waits `timeout` ms and resets the connection (RST, SO_LINGER 0)."""
+
+    def __init__(self, toxic: Toxic, link: Link) -> None:
+        super().__init__(toxic, link)
+        self.timer: asyncio.TimerHandle | None = None
+
+    async def run(self, chunk: Chunk, emit: Emit) -> None:
+        if self.timer is None:
+            self.timer = self.link.loop.call_later(self.attrs["timeout"] / 1000, self.link.conn.reset)
+        # data after the first chunk is dropped, as the real toxic stops reading
+
+    def stop(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+
+
+class Slicer(Stage):
+    """Cuts each chunk into pieces of average_size ± size_variation bytes, `delay` µs apart."""
+
+    async def run(self, chunk: Chunk, emit: Emit) -> None:
+        data = chunk[0]
+        average, variation = self.attrs["average_size"], self.attrs["size_variation"]
+        if data is None or average <= 0:
+            await emit(chunk)
+            return
+        start = 0
+        while start < len(data):
+            if self.removed:
+                await emit((data[start:], chunk[1]))
+                return
+            size = max(1, average + random.randint(-variation, variation))
+            await emit((data[start : start + size], chunk[1]))
+            start += size
+            if start < len(data):
+                await self.sleep(self.attrs["delay"] / 1_000_000)
+
+
+class LimitData(Stage):
+    """Lets `bytes` bytes through in this direction, then closes the connection."""
+
+    def __init__(self, toxic: Toxic, link: Link) -> None:
+        super().__init__(toxic, link)
+        self.passed = 0
+
+    async def run(self, chunk: Chunk, emit: Emit) -> None:
+        data = chunk[0]
+        if data is None:
+            await emit(chunk)
+            return
+        remaining = self.attrs["bytes"] - self.passed
+        if remaining <= 0:
+            return  # already closing: nothing more gets through
+        piece = data[:remaining]
+        self.passed += len(piece)
+        await emit((piece, chunk[1]))
+        if self.passed >= self.attrs["bytes"]:
+            await emit((None, chunk[1]))
+
+
+STAGES: dict[str, type[Stage]] = {
+    "latency": Latency,
+    "bandwidth": Bandwidth,
+    "slow_close": SlowClose,
+    "timeout": Timeout,
+    "reset_peer": ResetPeer,
+    "slicer": Slicer,
+    "limit_data": LimitData,
+}
+
+
+def make_stage(toxic: Toxic, link: Link) -> Stage:
+    return STAGES[toxic.type](toxic, link)

@@ -1,0 +1,119 @@
+"""Toxic definitions as the API sees them: names, types, streams, attributes and their checks.
+
+What a toxic does to the bytes of one link lives in `stages.py`; this module only
+holds what is stored, listed and validated, so the API can reject bad input before
+anything changes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from harness.proxy.errors import INVALID_STREAM, INVALID_TOXIC_TYPE, ApiError, bad_body
+
+STREAMS = ("upstream", "downstream")  # the real server lists upstream toxics first
+
+# type -> (required attributes, optional attributes defaulting to 0); all integers.
+ATTRIBUTES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "latency": (("latency",), ("jitter",)),
+    "bandwidth": (("rate",), ()),
+    "slow_close": (("delay",), ()),
+    "timeout": (("timeout",), ()),
+    "reset_peer": (("timeout",), ()),
+    "slicer": (("average_size",), ("size_variation", "delay")),
+    "limit_data": (("bytes",), ()),
+}
+
+_order = itertools.count(1)
+
+
+@dataclass
+class Toxic:
+    """One toxic on one proxy; `seq` orders it in its stream's chain (new ones go last)."""
+
+    name: str
+    type: str
+    stream: str
+    toxicity: float
+    attributes: dict[str, int]
+    seq: int = field(default_factory=lambda: next(_order))
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "stream": self.stream,
+            "toxicity": self.toxicity,
+            "attributes": dict(self.attributes),
+        }
+
+    def describe(self) -> str:
+        attrs = " ".join(f"{key}={value}" for key, value in self.attributes.items())
+        return f"type={self.type} stream={self.stream} toxicity={self.toxicity:g} {attrs}".rstrip()
+
+
+def _toxicity(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise bad_body("toxicity must be a number between 0 and 1")
+    if not 0.0 <= value <= 1.0:
+        raise bad_body(f"toxicity must be between 0 and 1, got {value}")
+    return float(value)
+
+
+def check_attributes(toxic_type: str, given: object, base: dict[str, int] | None = None) -> dict[str, int]:
+    """Merge `given` over `base` and check every value: known names, non-negative integers.
+
+    The real server would accept a missing or negative value as 0 or as-is; we refuse
+    them (400) because a fault that silently does nothing hides a broken experiment.
+    """
+    if given is None:
+        given = {}
+    if not isinstance(given, dict):
+        raise bad_body("attributes must be a JSON object")
+    required, optional = ATTRIBUTES[toxic_type]
+    merged = dict(base or {})
+    for key, value in given.items():
+        if key not in required and key not in optional:
+            known = ", ".join(required + optional)
+            raise bad_body(f"unknown attribute {key!r} for {toxic_type} (known: {known})")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad_body(f"attribute {key!r} must be an integer, got {value!r}")
+        if value < 0:
+            raise bad_body(f"attribute {key!r} must not be negative, got {value}")
+        merged[key] = value
+    for key in required:
+        if key not in merged:
+            raise bad_body(f"missing attribute {key!r} for {toxic_type}")
+    for key in optional:
+        merged.setdefault(key, 0)
+    return {key: merged[key] for key in required + optional}
+
+
+def parse_toxic(body: object) -> Toxic:
+    """A new toxic from a POST body, checked in the real server's order (stream, type, attributes)."""
+    if not isinstance(body, dict):
+        raise bad_body("expected a JSON object")
+    stream = body.get("stream", "downstream")
+    if stream not in STREAMS:
+        raise ApiError(*INVALID_STREAM)
+    toxic_type = body.get("type", "")
+    if not isinstance(toxic_type, str):
+        raise bad_body("type must be a string")
+    name = body.get("name") or f"{toxic_type}_{stream}"
+    if not isinstance(name, str):
+        raise bad_body("name must be a string")
+    if toxic_type not in ATTRIBUTES:
+        raise ApiError(*INVALID_TOXIC_TYPE)
+    toxicity = _toxicity(body.get("toxicity", 1.0))
+    attributes = check_attributes(toxic_type, body.get("attributes"))
+    return Toxic(name=name, type=toxic_type, stream=stream, toxicity=toxicity, attributes=attributes)
+
+
+def parse_update(toxic: Toxic, body: object) -> tuple[float, dict[str, int]]:
+    """New (toxicity, attributes) for an update; name, type and stream never change."""
+    if not isinstance(body, dict):
+        raise bad_body("expected a JSON object")
+    toxicity = _toxicity(body.get("toxicity", toxic.toxicity))
+    attributes = check_attributes(toxic.type, body.get("attributes"), base=toxic.attributes)
+    return toxicity, attributes
