@@ -83,9 +83,12 @@ def print_verdicts(verdicts: list[Verdict], file: IO[str] | None = None,
                    title: str | None = None) -> None:
     """The verdict table; reasons of failures under it, since they carry the numbers."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(file=file, highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console.width = 160  # CI logs: no folding of ids and windows
     if not verdicts:
         console.print("no invariants to judge (the experiment lists none)")
         return
@@ -95,9 +98,9 @@ def print_verdicts(verdicts: list[Verdict], file: IO[str] | None = None,
     table.add_column("result")
     for v in verdicts:
         mark = "[green]pass[/]" if v.passed else "[bold red]FAIL[/]"
-        table.add_row(v.id, v.window, v.measured_text(), v.bound_text(), mark)
+        table.add_row(escape(v.id), escape(v.window), v.measured_text(), v.bound_text(), mark)
     console.print(table)
     failed = [v for v in verdicts if not v.passed]
     for v in failed:
-        console.print(f"[red]FAIL[/] {v.id}: {v.reason}")
+        console.print(f"[red]FAIL[/] {escape(v.id)}: {escape(v.reason)}")
     console.print(f"{len(verdicts) - len(failed)} passed, {len(failed)} failed")

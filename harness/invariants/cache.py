@@ -127,7 +127,7 @@ def stale_served(result: RunResult, p: dict[str, Any]) -> Verdict:
         return outcome(False, success, bound, "%", w.label(),
                        _absent(result, CACHE_REQUESTS, '{result="stale"}'))
     before = _value_at(*stale, w.start) or _value_at(*stale, w.start, after=True)
-    after = _value_at(*stale, w.end)
+    after = _value_at(*stale, w.end, after=True) or _value_at(*stale, w.end)
     served = _increase(before[1], after[1]) if before and after else 0.0
     numbers = f"{ep} success {fmt(success, '%')} of {count(n, 'request')} in {where}, {fmt(served)} stale reads"
     if served <= 0:
@@ -170,12 +170,13 @@ def hit_rate_recovers(result: RunResult, p: dict[str, Any]) -> Verdict:
     rolling = parse_duration(p["rolling"])
     lookups_seen = 0.0
     last_ratio = None
-    for i in np.nonzero(t > heal)[0]:
-        start_at = max(t[i] - rolling, heal)
-        j = np.nonzero(t <= start_at)[0]
-        if not len(j):
-            continue
-        j = j[-1]
+    after = np.nonzero(t >= heal)[0]
+    if not len(after):
+        return outcome(False, None, bound, "s", label,
+                       f"no scrapes after heal of {fault.name} at {heal:.1f}s: nothing to judge")
+    first = after[0]  # ratios only from increments wholly after heal
+    for i in after[1:]:
+        j = max(first, np.searchsorted(t, t[i] - rolling, side="right") - 1)
         dh, dm = _increase(h[j], h[i]), _increase(m[j], m[i])
         if dh + dm <= 0:
             continue

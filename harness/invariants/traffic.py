@@ -56,7 +56,8 @@ def recovery_time(result: RunResult, p: dict[str, Any]) -> Verdict:
     Baseline: error rate e0 and p99 l0 of the baseline window. Each second s after heal is
     good when the rolling window (the `rolling` seconds ending at s, never reaching back
     before heal) has requests, error rate <= e0 + error_tolerance and p99 <= p99_factor x l0.
-    Recovered at the first s that starts `stable` good seconds in a row inside the run.
+    Recovery needs `stable` good seconds in a row inside the run; the time reported runs
+    from heal to the start of the first good second's rolling window.
     """
     fault = result.fault(p["fault"]) if p.get("fault") else _last_fault(result)
     bound = parse_duration(p["max"])
@@ -98,7 +99,7 @@ def recovery_time(result: RunResult, p: dict[str, Any]) -> Verdict:
     for i, ok in enumerate(good):
         run = run + 1 if ok else 0
         if run == stable:
-            start_s = int(seconds[i - stable + 1])
+            start_s = int(starts[i - stable + 1])  # where the first good rolling window begins
             measured = max(0.0, start_s - heal)
             passed = measured <= bound
             verb = "within" if passed else "exceeds"

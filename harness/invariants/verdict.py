@@ -39,6 +39,8 @@ def fmt(value: float | None, unit: str = "") -> str:
         return "-"
     if unit == "%":
         return f"{value:.1f}%" if value >= 0.1 or value == 0 else f"{value:.2f}%"
+    if unit == "s":
+        return f"{value:.1f} s"
     if float(value).is_integer() and abs(value) >= 1 or value == 0:
         text = f"{int(value):,}"
     elif abs(value) >= 100:
