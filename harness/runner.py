@@ -187,6 +187,9 @@ class Run:
         from harness.faults import FaultClient, FaultSchedule, Rollback
 
         exp = self.experiment
+        stale = Rollback.recover_stale()  # what a SIGKILLed run left behind
+        for line in stale.undone:
+            self.progress.message(f"cleaned up after an earlier run: {line}")
         self.stack = self._make_stack()
         self.progress.message(f"starting the {self.stack.kind} stack (logs: {self.dir / 'logs'})")
         self.stack.start()
@@ -196,7 +199,6 @@ class Run:
 
         client = FaultClient(self.stack.toxiproxy_url)
         self.rollback = Rollback(client)
-        self.rollback.recover_stale()
         self.schedule = FaultSchedule(exp, client, self.rollback, self.writer.emit,
                                       self.stack.actions())
         self.locust = self._make_locust()
@@ -296,7 +298,7 @@ class Run:
                 phase = new_phase
                 self.writer.emit("phase", phase=phase)
             for pid in self.locust.lost_workers():
-                if pid not in lost and self.locust.master_exited() is None:
+                if pid not in lost and t < exp.duration - 0.5 and self.locust.master_exited() is None:
                     lost.add(pid)
                     self.writer.emit("worker_lost", worker=f"local_{pid}")
                     self.progress.message(f"worker {pid} lost")
@@ -324,7 +326,7 @@ class Run:
         self.progress.stop()
         steps = [
             ("fault schedule", self._join_schedule),
-            ("rollback", lambda: self.rollback and self.rollback.rollback_all()),
+            ("rollback", self._rollback),
             ("locust", lambda: self.locust and self.locust.stop()),
             ("collectors", self._join_threads),
             ("write check", self._write_check),
@@ -337,6 +339,13 @@ class Run:
                 self.progress.message(f"cleanup: {name} failed: {exc}")
                 with open(self.dir / "logs" / "runner-error.log", "a") as f:
                     f.write(f"cleanup {name}:\n{traceback.format_exc()}\n")
+
+    def _rollback(self) -> None:
+        if self.rollback is None:
+            return
+        report = self.rollback.rollback_all()
+        for line in report.failed:
+            self.progress.message(f"rollback failed: {line} (run `stampede faults clear`)")
 
     def _join_schedule(self) -> None:
         for thread in self.threads[:1]:
