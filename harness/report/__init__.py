@@ -1,0 +1,36 @@
+"""The HTML report of a run: `write_report(results_dir)` -> results_dir/report.html.
+
+One file that opens anywhere without network: verdicts, charts with the faults shaded,
+planned vs actual fault timeline, violations; and, for suites, a scenario x invariant matrix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.invariants.verdict import Verdict
+
+
+def write_report(results_dir: str | Path, matrix: dict[str, list[Verdict]] | None = None) -> Path:
+    """Render report.html from the folder (judging it first if verdicts.json is missing).
+
+    `matrix` maps scenario name -> its verdicts, for the suite's failure handling matrix.
+    """
+    from harness.report.charts import all_charts, timeline_chart
+    from harness.report.page import render
+    from harness.results.run_result import RunResult
+    from harness.verdicts import judge_results, read_verdicts
+
+    results_dir = Path(results_dir)
+    result = RunResult.load(results_dir)
+    verdicts = read_verdicts(results_dir)
+    if verdicts is None:
+        verdicts = judge_results(results_dir)
+    html = render(result=result, verdicts=verdicts, charts=all_charts(result),
+                  timeline_svg=timeline_chart(result.faults, result.duration, "timeline"),
+                  matrix=matrix)
+    path = results_dir / "report.html"
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(path)
+    return path
