@@ -1,4 +1,4 @@
-"""Fixtures of the runner tests: a tiny HTTP server to aim Locust at, process-tree checks."""
+"""Fixtures of the runner tests: a tiny HTTP server to aim Locust at."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import http.server
 import threading
 from collections.abc import Iterator
 
-import psutil
 import pytest
 
 
@@ -33,10 +32,3 @@ def tiny_server() -> Iterator[str]:
     server.shutdown()
     server.server_close()
 
-
-def descendants(pid: int) -> list[psutil.Process]:
-    try:
-        return [p for p in psutil.Process(pid).children(recursive=True) if p.is_running()
-                and p.status() != psutil.STATUS_ZOMBIE]
-    except psutil.NoSuchProcess:
-        return []
