@@ -51,6 +51,7 @@ class Shop:
     async def start(self) -> None:
         await self.db.init_schema()
         await self.db.open()
+        await self.cache.warm_up()
         self.tasks.append(asyncio.create_task(self._retry_invalidations()))
 
     async def stop(self) -> None:
