@@ -275,16 +275,17 @@ def _check_fault(exp: Experiment, index: int, spec: FaultSpec) -> list[Problem]:
 def _check_attributes(here: tuple[str | int, ...], spec: FaultSpec) -> list[Problem]:
     attrs = spec.attributes
     problems: list[Problem] = []
-    if spec.is_action:
-        required, optional = ACTIONS[spec.type]
-        allowed: tuple[str, ...] = required + optional
-        for key in required:
-            if key not in attrs:
-                problems.append(((*here, "attributes"), f'"{spec.type}" needs attribute `{key}`'))
-    elif spec.is_down:
-        allowed = ()
+    if spec.is_down:
+        required, optional = (), ()
     else:
-        allowed = TOXIC_ATTRIBUTES[spec.type]
+        required, optional = (ACTIONS if spec.is_action else TOXIC_ATTRIBUTES)[spec.type]
+    allowed: tuple[str, ...] = required + optional
+    for key in required:
+        if key not in attrs:
+            problems.append((
+                (*here, "attributes") if "attributes" in spec.model_fields_set else here,
+                f'"{spec.type}" needs attribute `{key}`',
+            ))
     for key, value in attrs.items():
         path = (*here, "attributes", key)
         if key not in allowed:

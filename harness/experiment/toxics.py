@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-# Attributes each toxic takes (TOXIPROXY_API.md); all are non-negative integers.
-TOXIC_ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "latency": ("latency", "jitter"),
-    "bandwidth": ("rate",),
-    "slow_close": ("delay",),
-    "timeout": ("timeout",),
-    "reset_peer": ("timeout",),
-    "slicer": ("average_size", "size_variation", "delay"),
-    "limit_data": ("bytes",),
+# Attributes each toxic takes (TOXIPROXY_API.md), as (required, optional); all are
+# non-negative integers. Real Toxiproxy reads a missing one as 0 (a latency toxic without
+# `latency` does nothing); our embedded proxy refuses it, and so do we, before the run.
+TOXIC_ATTRIBUTES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "latency": (("latency",), ("jitter",)),
+    "bandwidth": (("rate",), ()),
+    "slow_close": (("delay",), ()),
+    "timeout": (("timeout",), ()),
+    "reset_peer": (("timeout",), ()),
+    "slicer": (("average_size",), ("size_variation", "delay")),
+    "limit_data": (("bytes",), ()),
 }
 
 # `down` is not a toxic: it is the proxy's `enabled: false`.
