@@ -1,0 +1,86 @@
+"""Rollback is guaranteed: SIGINT/SIGTERM mid-fault leave nothing; a SIGKILLed run is cleaned later."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from .processes import EXPERIMENTS, StampedeProcess, proxy_faults_left, wait_for_timeline
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_mid_fault_rolls_back_and_stops_everything(signum: int, tmp_path: Path) -> None:
+    out, state = tmp_path / "out", tmp_path / "state"
+    proc = StampedeProcess(["run", str(EXPERIMENTS / "long_fault.yaml"), "--out", str(out)], state)
+    try:
+        folder = wait_for_timeline(out, "fault_start")
+        proc.proc.send_signal(signum)
+        code, output = proc.wait(timeout=60)
+        leftovers = proc.alive_descendants()
+    finally:
+        proc.kill_leftovers()
+    assert code == 128 + signum, output
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["status"] == "failed"
+    assert signal.Signals(signum).name in summary["error"]
+    toxics, disabled = proxy_faults_left(folder / "logs" / "proxy.log")
+    assert toxics == set() and disabled == set()
+    ends = [json.loads(line) for line in (folder / "timeline.jsonl").read_text().splitlines()
+            if '"fault_end"' in line]
+    assert {e["fault"] for e in ends} == {"redis-latency", "db-down"}
+    assert all(e.get("interrupted") for e in ends)
+    assert leftovers == []
+
+
+def _killed_run(tmp_path: Path) -> tuple[StampedeProcess, Path, str, Path]:
+    out, state = tmp_path / "out", tmp_path / "state"
+    proc = StampedeProcess(["run", str(EXPERIMENTS / "long_fault.yaml"), "--out", str(out)], state)
+    folder = wait_for_timeline(out, "fault_start")
+    api = json.loads((folder / "experiment.json").read_text())["stack"]["toxiproxy_api"]
+    os.kill(proc.proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    # the children live on (their own sessions), and so do the faults on the proxy
+    proxies = requests.get(f"{api}/proxies", timeout=5).json()
+    assert [t["name"] for t in proxies["redis"]["toxics"]] == ["redis-latency"]
+    assert proxies["db"]["enabled"] is False
+    return proc, state, api, out
+
+
+def _assert_clean(api: str) -> None:
+    proxies = requests.get(f"{api}/proxies", timeout=5).json()
+    assert proxies["redis"]["toxics"] == [] and proxies["db"]["enabled"] is True
+
+
+def test_sigkilled_run_is_cleaned_by_faults_clear(tmp_path: Path) -> None:
+    proc, state, api, _ = _killed_run(tmp_path)
+    try:
+        env = dict(os.environ, STAMPEDE_STATE_DIR=str(state))
+        clear = subprocess.run([sys.executable, "-m", "harness", "faults", "clear"], env=env,
+                               capture_output=True, text=True, timeout=60)
+        assert clear.returncode == 0, clear.stdout + clear.stderr
+        _assert_clean(api)
+    finally:
+        proc.kill_leftovers()
+
+
+def test_sigkilled_run_is_cleaned_by_the_next_run(tmp_path: Path) -> None:
+    proc, state, api, out = _killed_run(tmp_path)
+    try:
+        nxt = StampedeProcess(["run", str(EXPERIMENTS / "tiny.yaml"), "--out",
+                               str(tmp_path / "next")], state)
+        code, output = nxt.wait(timeout=120)
+        assert code == 0, output
+        assert "cleaned up after an earlier run" in output, output
+        _assert_clean(api)
+        assert nxt.alive_descendants() == []
+    finally:
+        proc.kill_leftovers()
