@@ -313,3 +313,10 @@ def test_plan_refuses_bad_input_with_exit_status_3(tmp_path, capsys):
     assert main(["plan", str(path)]) == 3
     err = capsys.readouterr().err
     assert f"{path}:5: faults[0].proxy: unknown proxy" in err
+
+
+def test_readme_shows_the_full_example_as_it_is():
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Experiment files", 1)[1]
+    example = (REPO / "experiments" / "examples" / "full_example.yaml").read_text()
+    assert f"```yaml\n{example}```" in section, "README's example differs from full_example.yaml"
