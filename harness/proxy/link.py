@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import socket
 import struct
+import time
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -105,7 +106,7 @@ class Link:
         if not self.stages and self.pump is None and self.conn.ready:
             self.dest.transport.write(data)  # the fast path
             return
-        self.inbox.append((data, self.loop.time()))
+        self.inbox.append((data, time.monotonic()))
         if len(self.inbox) >= INBOX_HIGH and not self.inbox_blocked:
             self.inbox_blocked = True
             self._update_reading()
@@ -115,7 +116,7 @@ class Link:
         if not self.stages and self.pump is None and self.conn.ready:
             self.conn.close()
             return
-        self.inbox.append((None, self.loop.time()))
+        self.inbox.append((None, time.monotonic()))
         self._kick()
 
     # -- back-pressure --------------------------------------------------------------

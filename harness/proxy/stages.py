@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -70,6 +71,11 @@ class Stage:
             timer.cancel()
             self._waiter = None
 
+    async def sleep_until(self, deadline: float) -> None:
+        """Sleep until time.monotonic() reaches `deadline`, never less (loop timers round)."""
+        while not self.removed and (remaining := deadline - time.monotonic()) > 0:
+            await self.sleep(remaining)
+
     def remove(self) -> None:
         """The toxic was deleted: stop delaying; subclasses may close the connection."""
         self.removed = True
@@ -90,7 +96,7 @@ class Latency(Stage):
         if chunk[0] is not None:
             jitter = self.attrs["jitter"]
             delay = self.attrs["latency"] + (random.uniform(-jitter, jitter) if jitter else 0)
-            await self.sleep(chunk[1] + delay / 1000 - self.link.loop.time())
+            await self.sleep_until(chunk[1] + delay / 1000)
         await emit(chunk)
 
 
@@ -110,17 +116,15 @@ class Bandwidth(Stage):
         piece_size = max(rate // 10, 1)
         for start in range(0, len(data), piece_size):
             piece = data[start : start + piece_size]
-            now = self.link.loop.time()
-            self.next_free = max(self.next_free, now) + len(piece) / rate
-            if not self.removed:
-                await self.sleep(self.next_free - now)
+            self.next_free = max(self.next_free, time.monotonic()) + len(piece) / rate
+            await self.sleep_until(self.next_free)
             await emit((piece, chunk[1]))
 
 
 class SlowClose(Stage):
     async def run(self, chunk: Chunk, emit: Emit) -> None:
         if chunk[0] is None:
-            await self.sleep(self.attrs["delay"] / 1000)
+            await self.sleep_until(time.monotonic() + self.attrs["delay"] / 1000)
         await emit(chunk)
 
 
