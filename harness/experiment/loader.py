@@ -22,7 +22,8 @@ class ExperimentError(ValueError):
         self.path = str(path)
         self.problems = sorted(problems, key=lambda p: p[0])
         lines = [
-            f"{self.path}:{line}: {field}: {message}" if field else f"{self.path}:{line}: {message}"
+            ":".join([self.path] + ([str(line)] if line else []))
+            + (f": {field}: {message}" if field else f": {message}")
             for line, field, message in self.problems
         ]
         if len(lines) > 1:
@@ -69,7 +70,7 @@ def load_experiment(path: str | Path, time_scale: float | None = None) -> Experi
         )
     scale = experiment.time_scale if time_scale is None else time_scale
     if not scale > 0:
-        raise ExperimentError(path, [(0, "time_scale", f"expected a number more than 0, got {scale}")])
+        raise ExperimentError(path, [(0, "--time-scale", f"expected a number more than 0, got {scale}")])
     experiment._source = path
     return experiment.scaled(scale)
 

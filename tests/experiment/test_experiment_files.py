@@ -320,3 +320,10 @@ def test_readme_shows_the_full_example_as_it_is():
     section = readme.split("## Experiment files", 1)[1]
     example = (REPO / "experiments" / "examples" / "full_example.yaml").read_text()
     assert f"```yaml\n{example}```" in section, "README's example differs from full_example.yaml"
+
+
+def test_a_missing_file_and_a_bad_time_scale_are_named(tmp_path):
+    with pytest.raises(ExperimentError, match=r"nope.yaml: cannot read the file: No such file"):
+        load_experiment(tmp_path / "nope.yaml")
+    with pytest.raises(ExperimentError, match=r"x.yaml: --time-scale: expected a number more than 0, got 0"):
+        load_experiment(write(tmp_path, GOOD), time_scale=0)
