@@ -256,7 +256,7 @@ def _check_fault(exp: Experiment, index: int, spec: FaultSpec) -> list[Problem]:
                     problems.append(((*here, key), f"`down` disables the whole proxy; remove `{key}`"))
     problems += _check_attributes(here, spec)
     duration = exp.duration
-    if spec.start >= duration - EPS and not (spec.is_action and spec.start < duration):
+    if spec.start >= duration:
         problems.append((
             (*here, "at"),
             f"{fmt(spec.start)} is not before the run ends ({fmt(duration)}); "

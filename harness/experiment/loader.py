@@ -101,7 +101,7 @@ def _describe(error: dict[str, Any]) -> tuple[tuple[str | int, ...], str]:
         expected = error.get("ctx", {}).get("expected", "")
         return path, f"expected {expected.replace(chr(39), '')}, got {_show(given)}"
     if kind == "union_tag_invalid":
-        return (*path, "kind"), f"expected kind: embedded or external, got {_show(error['ctx']['tag'])}"
+        return (*path, "kind"), f"expected embedded or external, got {_show(error['ctx']['tag'])}"
     if kind == "string_pattern_mismatch":
         return path, f"expected letters, digits, '_', '.' or '-' only, got {_show(given)}"
     return path, f"{error['msg'][0].lower()}{error['msg'][1:]}, got {_show(given)}"
