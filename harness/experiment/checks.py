@@ -24,6 +24,14 @@ from harness.experiment.units import format_seconds as fmt
 from harness.experiment.units import parse_size
 
 Problem = tuple[tuple[str | int, ...], str]
+# The metric names a target exposes by default (DESIGN.md, "Contracts with a target").
+TARGET_METRICS = (
+    "stampede_circuit_state",
+    "stampede_cache_requests_total",
+    "stampede_db_queries_total",
+    "stampede_db_inflight",
+    "stampede_shed_requests_total",
+)
 EPS = 1e-9
 
 
@@ -90,6 +98,13 @@ def _check_target(exp: Experiment) -> list[Problem]:
                     f'the embedded target creates proxy "{name}" itself; remove it or pick another name',
                 ))
     else:
+        for ours in target.metric_names:
+            if ours not in TARGET_METRICS:
+                problems.append((
+                    ("target", "metric_names", ours),
+                    f'"{ours}" is not one of our metric names{did_you_mean(ours, TARGET_METRICS)} '
+                    f"Ours: {', '.join(TARGET_METRICS)}",
+                ))
         for key in ("base_url", "toxiproxy_url", "metrics_url"):
             url = getattr(target, key)
             if url is not None and urlsplit(url).scheme not in ("http", "https"):

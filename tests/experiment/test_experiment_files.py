@@ -152,6 +152,15 @@ BAD = {
         load: {users: 5, duration: 1m}
         """, 4, "target.toxiproxy_url",
         ['host "toxiproxy.staging" is not a loopback address', "allowed_hosts: [toxiproxy.staging]"]),
+    "unknown metric name": ("""\
+        target:
+          kind: external
+          base_url: http://127.0.0.1:8000
+          toxiproxy_url: http://127.0.0.1:8474
+          metric_names: {stampede_circuit_sate: breaker}
+        load: {users: 5, duration: 1m}
+        """, 5, "target.metric_names.stampede_circuit_sate",
+        ['did you mean "stampede_circuit_state"?']),
     "non-loopback upstream": ("""\
         proxies:
           cache2: 10.1.2.3:6379
@@ -254,6 +263,7 @@ def test_loopback_hosts_and_listed_hosts_are_accepted(tmp_path):
           base_url: http://localhost:8000
           toxiproxy_url: http://toxiproxy.staging:8474
           database_url: postgresql://shop:secret@[::1]:5432/shop
+          metric_names: {stampede_circuit_state: shop_breaker_state}
         allowed_hosts: [toxiproxy.staging]
         proxies:
           redis: {listen: "0.0.0.0:26379", upstream: "127.0.0.2:6379"}
