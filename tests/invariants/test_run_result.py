@@ -81,3 +81,13 @@ def test_metric_names_remap_ours_to_theirs(tmp_path) -> None:
 def test_not_a_results_folder_names_the_path(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match="not a results folder"):
         RunResult.load(tmp_path)
+
+
+def test_a_torn_last_line_is_skipped(tmp_path) -> None:
+    b = ResultsBuilder(tmp_path)
+    b.traffic(0, 10, rps=5)
+    path = b.write()
+    with (path / "requests.jsonl").open("a") as fh:
+        fh.write('{"t": 10, "endpoint": "GET /products/{id}", "cou')
+    run = RunResult.load(path)
+    assert run.requests() == 50 and run.n_seconds == 10
