@@ -10,10 +10,17 @@ import difflib
 import importlib
 import ipaddress
 from collections import Counter
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.experiment.model import EMBEDDED_PROXIES, Experiment, FaultSpec, SteadyState
+from harness.experiment.model import (
+    DEFAULT_LOCUSTFILE,
+    EMBEDDED_PROXIES,
+    Experiment,
+    FaultSpec,
+    SteadyState,
+)
 from harness.experiment.toxics import (
     ACTIONS,
     FAULT_TYPES,
@@ -63,11 +70,12 @@ def fill_defaults(exp: Experiment, file_stem: str) -> None:
             exp.steady_state = SteadyState(from_=0.0, to=end)
 
 
-def check_experiment(exp: Experiment) -> list[Problem]:
+def check_experiment(exp: Experiment, source_dir: Path | None = None) -> list[Problem]:
     problems: list[Problem] = []
     problems += _check_target(exp)
     problems += _check_hosts(exp)
     problems += _check_load(exp)
+    problems += _check_locustfile(exp, source_dir)
     if exp.load.duration:
         problems += _check_steady(exp)
         for index, spec in enumerate(exp.faults):
@@ -200,6 +208,19 @@ def _check_load(exp: Experiment) -> list[Problem]:
                 "shorten the stages or lengthen the run",
             ))
     return problems
+
+
+def _check_locustfile(exp: Experiment, source_dir: Path | None) -> list[Problem]:
+    """A locustfile the user named must exist (the default one is the project's business)."""
+    if exp.load.locustfile == DEFAULT_LOCUSTFILE:
+        return []
+    from harness.load.launcher import resolve_locustfile  # light: never imports Locust
+
+    try:
+        resolve_locustfile(exp.load.locustfile, source_dir)
+    except FileNotFoundError as exc:
+        return [(("load", "locustfile"), str(exc).removeprefix("load.locustfile: "))]
+    return []
 
 
 def _check_steady(exp: Experiment) -> list[Problem]:

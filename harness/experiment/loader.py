@@ -63,7 +63,7 @@ def load_experiment(path: str | Path, time_scale: float | None = None) -> Experi
         raise ExperimentError(path, problems)
 
     fill_defaults(experiment, path.stem)
-    found = check_experiment(experiment)
+    found = check_experiment(experiment, path.parent)
     if found:
         raise ExperimentError(
             path, [(line_of(marks, p), format_path(p), message) for p, message in found]

@@ -161,6 +161,9 @@ BAD = {
         load: {users: 5, duration: 1m}
         """, 5, "target.metric_names.stampede_circuit_sate",
         ['did you mean "stampede_circuit_state"?']),
+    "missing locustfile": ("""\
+        load: {users: 5, duration: 1m, locustfile: no_such_locustfile.py}
+        """, 1, "load.locustfile", ["no_such_locustfile.py not found (looked in"]),
     "non-loopback upstream": ("""\
         proxies:
           cache2: 10.1.2.3:6379
@@ -347,3 +350,9 @@ def test_a_missing_file_and_a_bad_time_scale_are_named(tmp_path):
         load_experiment(tmp_path / "nope.yaml")
     with pytest.raises(ExperimentError, match=r"x.yaml: --time-scale: expected a number more than 0, got 0"):
         load_experiment(write(tmp_path, GOOD), time_scale=0)
+
+
+def test_a_locustfile_beside_the_experiment_is_found(tmp_path):
+    (tmp_path / "mine.py").write_text("# a locustfile\n")
+    path = write(tmp_path, "load: {users: 5, duration: 1m, locustfile: mine.py}\n")
+    assert load_experiment(path).load.locustfile == "mine.py"
