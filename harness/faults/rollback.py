@@ -33,6 +33,7 @@ class Rollback:
     def __init__(self, client: FaultClient, state_dir: Path | str | None = None) -> None:
         self.client = client
         self.state = StateFile(state_dir)
+        self.state.ensure_writable()
         self.run_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._create_time = psutil.Process().create_time()
         self._toxics: dict[tuple[str, str], None] = {}

@@ -45,6 +45,17 @@ class StateFile:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
+    def ensure_writable(self) -> None:
+        """Fail before any fault is applied, not at the first one, if the state cannot be kept."""
+        try:
+            with self._locked():
+                pass
+        except OSError as exc:
+            raise OSError(
+                f"cannot keep the fault state file in {self.dir}: {exc.strerror or exc}; "
+                "set STAMPEDE_STATE_DIR to a writable folder"
+            ) from None
+
     def _read(self) -> dict[str, dict[str, Any]]:
         try:
             data = json.loads(self.path.read_text())

@@ -171,3 +171,11 @@ def test_a_different_client_instance_is_not_needed_for_rollback(fault_proxy, cli
     assert other.get_proxy("redis")["enabled"] is False
     rollback.rollback_all()
     assert other.get_proxy("redis")["enabled"] is True
+
+
+def test_an_unwritable_state_dir_is_refused_before_any_fault(client, tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    with pytest.raises(OSError, match="set STAMPEDE_STATE_DIR to a writable folder"):
+        Rollback(client, state_dir=blocker / "state")
+    assert clean(client)
