@@ -13,6 +13,7 @@ from harness.invariants.verdict import Verdict, fmt, outcome
 from harness.results.run_result import FaultWindow, RunResult, parse_duration
 
 STATE = "stampede_circuit_state"
+SCRAPE_GRACE = 1.5  # the gauge is scraped about once a second: an opening at heal shows up late
 
 
 def _fault_for(result: RunResult, p: dict[str, Any]) -> FaultWindow | None:
@@ -23,6 +24,13 @@ def _fault_for(result: RunResult, p: dict[str, Any]) -> FaultWindow | None:
         if f.proxy == p["dependency"]:
             return f
     return None
+
+
+def _which(p: dict[str, Any], fault: FaultWindow) -> str:
+    """When the fault was picked by default, say so: the user may have meant another one."""
+    if p.get("fault"):
+        return ""
+    return f"; judged the first fault on proxy {p['dependency']}, name another with fault:"
 
 
 def _gauge(result: RunResult, p: dict[str, Any]):
@@ -47,16 +55,18 @@ def circuit_breaker_opens(result: RunResult, p: dict[str, Any]) -> Verdict:
     if series is None:
         return _missing(result, p, bound, label)
     t, v = series
-    seen = (t >= fault.onset) & (t <= fault.heal + bound) & ~np.isnan(v)
+    until = fault.heal + SCRAPE_GRACE
+    seen = (t >= fault.onset) & (t <= until) & ~np.isnan(v)
     if not seen.any():
         return outcome(False, None, bound, "s", label,
                        f"no breaker sample for {p['dependency']} between onset {fault.onset:.1f}s "
-                       f"and {fault.heal + bound:.1f}s (scrapes failed?): nothing to judge")
+                       f"and {until:.1f}s (scrapes failed?): nothing to judge")
     opened = seen & (v >= 1)
     if not opened.any():
         return outcome(False, None, bound, "s", label,
-                       f"breaker for {p['dependency']} never opened after onset of {fault.name} at "
-                       f"{fault.onset:.1f}s ({int(seen.sum())} samples, all closed)")
+                       f"breaker for {p['dependency']} never opened between onset of {fault.name} at "
+                       f"{fault.onset:.1f}s and heal at {fault.heal:.1f}s "
+                       f"({int(seen.sum())} samples, all closed){_which(p, fault)}")
     measured = float(t[opened][0] - fault.onset)
     passed = measured <= bound
     verb = "within" if passed else "later than"
@@ -81,7 +91,7 @@ def circuit_breaker_closes(result: RunResult, p: dict[str, Any]) -> Verdict:
     if not (during & (v >= 1)).any():
         return outcome(False, None, bound, "s", label,
                        f"breaker for {p['dependency']} never opened during {fault.name}: "
-                       "nothing to close, nothing to judge")
+                       f"nothing to close, nothing to judge{_which(p, fault)}")
     after = valid & (t >= fault.heal)
     closed = after & (v == 0)
     if not closed.any():

@@ -73,3 +73,10 @@ def test_closes_never_or_never_opened_fails(tmp_path) -> None:
     assert not never.passed and "never closed" in never.reason
     unopened = judged(breaker_run(tmp_path / "b", opens_at=None), "circuit_breaker_closes")
     assert not unopened.passed and "never opened during redis-outage" in unopened.reason
+
+
+def test_an_opening_after_heal_is_not_credited_to_the_fault(tmp_path) -> None:
+    v = judged(breaker_run(tmp_path, opens_at=50, closes_at=55), "circuit_breaker_opens",
+               within="30s")
+    assert not v.passed and "never opened between onset of redis-outage at 30.0s and heal" in v.reason
+    assert "judged the first fault on proxy redis" in v.reason
