@@ -103,13 +103,13 @@ class FaultSchedule:
             fields["interrupted"] = True
         with self._lock:
             start_error = self._failed.get(fault.name)
+        try:
+            # Also after a failed start: a call that timed out may still have been applied.
+            self._heal(fault)
+        except Exception as exc:
+            fields["error"] = _describe(exc)
         if start_error is not None:
             fields["error"] = f"not applied: {start_error}"
-        else:
-            try:
-                self._heal(fault)
-            except Exception as exc:
-                fields["error"] = _describe(exc)
         with self._lock:
             self._active.pop(fault.name, None)
         self.emit("fault_end", **fields)
