@@ -52,7 +52,10 @@ def plan_lines(resolved: dict) -> list[str]:
     flaws = f", flaws: {', '.join(target['flaws'])}" if target.get("flaws") else ""
     where = target.get("base_url", "reference shop")
     lines.append(f"target   {target['kind']} ({where}){flaws}")
-    classes = ", ".join(f"{u['name']}x{u['weight']}" for u in load["user_classes"]) or "all"
+    classes = ", ".join(
+        u["name"] + (f" (weight {u['weight']})" if u["weight"] != 1 else "")
+        for u in load["user_classes"]
+    ) or "all user classes"
     if load["stages"]:
         shape = "; ".join(f"to {s['end']:g}s: {s['users']} users" for s in load["stages"])
     else:
