@@ -111,6 +111,7 @@ class Recorder:
         self.buckets = Buckets()
         self.sent: dict[str, int] = {}  # "t endpoint" -> count, what this process handed on
         self.recorded = 0
+        self._endpoints: dict[tuple[str, str], str] = {}
 
     def _t(self, now: float) -> int:
         if self.t0 is None:  # a request before time 0 arrived: start the clock here
@@ -121,10 +122,12 @@ class Recorder:
                    response: Any = None, exception: BaseException | None = None,
                    **_: Any) -> None:
         self.recorded += 1
+        endpoint = self._endpoints.get((request_type, name))
+        if endpoint is None:  # "GET /x", whether or not the locustfile named it with the method
+            endpoint = name if name.startswith(f"{request_type} ") else f"{request_type} {name}"
+            self._endpoints[(request_type, name)] = endpoint
         kinds = failure_kinds(exception, response) if exception is not None else None
-        self.buckets.add_request(
-            self._t(time.time()), f"{request_type} {name}", response_time or 0.0, kinds
-        )
+        self.buckets.add_request(self._t(time.time()), endpoint, response_time or 0.0, kinds)
 
     # the CheckSink protocol of harness.load.checks
     def count(self, name: str, key: str, n: int) -> None:

@@ -97,3 +97,14 @@ def test_mask_secrets() -> None:
     assert mask_secrets("redis://:s3cret@127.0.0.1:6379/0") == "redis://:***@127.0.0.1:6379/0"
     assert mask_secrets({"u": ["postgresql://bob:pw@db/shop"]}) == {"u": ["postgresql://bob:***@db/shop"]}
     assert mask_secrets("http://127.0.0.1:8000/x") == "http://127.0.0.1:8000/x"
+
+
+def test_endpoint_names_get_the_method_once() -> None:
+    from harness.load.recorder import Recorder
+
+    rec = Recorder(t0=0.0)
+    rec.on_request("GET", "/products/{id}", 1.0)
+    rec.on_request("GET", "GET /products/{id}", 1.0)
+    rec.on_request("POST", "/orders", 1.0, exception=RuntimeError("x"))
+    assert {e for _, e in rec.buckets.requests} == {"GET /products/{id}", "POST /orders"}
+    assert sum(b[0] for b in rec.buckets.requests.values()) == 3
