@@ -249,6 +249,9 @@ class Run:
             if status is not None:
                 raise RuntimeError(f"the Locust master exited with status {status} before the "
                                    f"load started; log: {self.dir / 'logs' / 'locust-master.log'}")
+            if self.locust.workers and len(self.locust.lost_workers()) == len(self.locust.workers):
+                raise RuntimeError(f"every Locust worker exited before the load started; log: "
+                                   f"{self.dir / 'logs' / 'locust-worker-0.log'}")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the load did not start within {LOAD_START_TIMEOUT:.0f}s "
                                    f"(workers not connected?); logs: {self.dir / 'logs'}")
