@@ -162,6 +162,10 @@ class InvariantItem(pytest.Item):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style=style)
 
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        # the failure's headline; dots would read as module separators, so none in it
+        return self.path, None, self.name.replace(".", "\u2024")
+
 
 def _result_for(config: pytest.Config, path: Path):
     from harness.results import RunResult
