@@ -14,14 +14,20 @@ CLOSED, OPEN, HALF_OPEN = 0, 1, 2
 
 
 class CircuitBreaker:
-    """closed -> open after `failures` consecutive failures or a slow median; open -> half-open
-    after `cooldown`; one probe in half-open decides closed or open again."""
+    """closed -> open after `failures` consecutive failures spread over at least `span` seconds,
+    or a median latency over `latency`; open -> half-open after `cooldown`; one probe in
+    half-open decides closed or open again.
+
+    The span keeps one burst of simultaneous timeouts (every in-flight call timing out in the
+    same event-loop stall) from opening the breaker: the failure has to last.
+    """
 
     def __init__(
         self,
         name: str,
         *,
         failures: int = 5,
+        span: float = 0.0,
         latency: float | None = None,
         window: int = 20,
         cooldown: float = 3.0,
@@ -31,6 +37,8 @@ class CircuitBreaker:
     ) -> None:
         self.name = name
         self.failures = failures
+        self.span = span
+        self.first_failure = 0.0
         self.latency = latency
         self.cooldown = cooldown
         self.enabled = enabled
@@ -42,6 +50,7 @@ class CircuitBreaker:
         self.opened_at = 0.0
         self.probing = False
         self.probe_started = 0.0
+        self.reason = ""
 
     def allow(self) -> bool:
         """May a call go to the dependency now? In half-open only one probe at a time."""
@@ -67,22 +76,29 @@ class CircuitBreaker:
             return
         self.durations.append(duration)
         if self._too_slow():
-            self._open()
+            self._open(f"median latency {statistics.median(self.durations) * 1000:.0f} ms over "
+                       f"{len(self.durations)} calls > {self.latency * 1000:.0f} ms")
 
     def failure(self) -> None:
         self.probing = False
+        now = self.clock()
+        if self.consecutive == 0:
+            self.first_failure = now
         self.consecutive += 1
-        if self.state == HALF_OPEN or self.consecutive >= self.failures:
-            self._open()
+        if self.state == HALF_OPEN:
+            self._open("half-open probe failed")
+        elif self.consecutive >= self.failures and now - self.first_failure >= self.span:
+            self._open(f"{self.consecutive} consecutive failures in {now - self.first_failure:.3f}s")
 
     def _too_slow(self) -> bool:
         if self.latency is None or len(self.durations) < self.durations.maxlen:
             return False
         return statistics.median(self.durations) > self.latency
 
-    def _open(self) -> None:
+    def _open(self, reason: str) -> None:
         if not self.enabled:
             return
+        self.reason = reason
         self.opened_at = self.clock()
         self.consecutive = 0
         self.durations.clear()

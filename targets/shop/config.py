@@ -22,6 +22,7 @@ class Settings:
     rate_window: float = 10.0
     cache_timeout: float = 0.05
     breaker_failures: int = 5
+    breaker_span: float = 0.1
     breaker_latency: float = 0.1
     breaker_cooldown: float = 3.0
     product_ttl: float = 300.0
@@ -69,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-timeout-ms", type=float, default=50.0, help="timeout of each Redis call")
     p.add_argument("--breaker-failures", type=int, default=5,
                    help="consecutive Redis/DB failures that open a breaker")
+    p.add_argument("--breaker-span-ms", type=float, default=100.0,
+                   help="the consecutive failures must span at least this long (a burst is not an outage)")
     p.add_argument("--breaker-latency-ms", type=float, default=100.0,
                    help="median Redis latency over the last 20 calls that opens the breaker")
     p.add_argument("--breaker-cooldown", type=float, default=3.0,
@@ -124,6 +127,7 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         rate_window=args.rate_window,
         cache_timeout=args.cache_timeout_ms / 1000,
         breaker_failures=args.breaker_failures,
+        breaker_span=args.breaker_span_ms / 1000,
         breaker_latency=args.breaker_latency_ms / 1000,
         breaker_cooldown=args.breaker_cooldown,
         product_ttl=args.product_ttl,

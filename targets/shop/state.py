@@ -26,11 +26,11 @@ class Shop:
         self.settings = settings
         self.metrics = Metrics()
         self.redis_breaker = CircuitBreaker(
-            "redis", failures=settings.breaker_failures, latency=settings.breaker_latency,
+            "redis", failures=settings.breaker_failures, span=settings.breaker_span, latency=settings.breaker_latency,
             cooldown=settings.breaker_cooldown, enabled=not settings.has("no_circuit_breaker"),
             on_change=self._breaker_changed)
         self.db_breaker = CircuitBreaker(
-            "db", failures=settings.breaker_failures, cooldown=settings.breaker_cooldown,
+            "db", failures=settings.breaker_failures, span=settings.breaker_span, cooldown=settings.breaker_cooldown,
             on_change=self._breaker_changed)
         self.cache = Cache(settings, self.redis_breaker)
         self.db = Database(settings, self.metrics, self.db_breaker)
@@ -43,7 +43,9 @@ class Shop:
 
     def _breaker_changed(self, name: str, state: int) -> None:
         self.metrics.circuit_state.labels(name).set(state)
-        log.warning("%s circuit %s", name, STATE_NAMES[state])
+        breaker = self.redis_breaker if name == "redis" else self.db_breaker
+        reason = f" ({breaker.reason})" if state == 1 else ""
+        log.warning("%s circuit %s%s", name, STATE_NAMES[state], reason)
 
     def cache_result(self, result: str) -> None:
         self.metrics.cache_requests.labels(result).inc()

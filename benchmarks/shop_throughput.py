@@ -1,0 +1,118 @@
+"""Throughput of one shop worker: cache-hit `GET /products/{id}` vs `GET /ping` (touches nothing).
+
+Load generator: Locust `FastHttpUser`, headless, in its own process (one process: on a
+2-core machine the shop and Locust get one core each). Phases alternate ping / product
+so drift on a shared machine hits both alike; the ratio of the two, measured in the same
+run, is the figure to read. CPU use of both processes is printed: if Locust sits near
+100 % of a core it, not the shop, is the limit, and the figure is a lower bound.
+
+Usage: .venv/bin/python benchmarks/shop_throughput.py [--seconds 8] [--users 40] [--rounds 2]
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import requests
+
+from harness.stack.ports import LOOPBACK, free_port
+from harness.stack.postgres import PostgresServer
+from harness.stack.process import stop_process
+from harness.stack.redis_server import RedisServer
+
+LOCUSTFILE = '''
+import os
+from locust import FastHttpUser, task
+
+PATH = os.environ["BENCH_PATH"]
+
+
+class Bench(FastHttpUser):
+    @task
+    def hit(self):
+        self.client.get(PATH, name=PATH)
+'''
+
+
+def run_locust(base: str, path: str, seconds: int, users: int, workdir: Path, shop_pid: int) -> dict:
+    locustfile = workdir / "bench_locustfile.py"
+    locustfile.write_text(LOCUSTFILE)
+    prefix = workdir / f"run-{path.strip('/').replace('/', '_')}-{time.monotonic_ns()}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--only-summary",
+         "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "-H", base, "--csv", str(prefix),
+         "--stop-timeout", "1"],
+        env={**os.environ, "BENCH_PATH": path}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shop, gen = psutil.Process(shop_pid), psutil.Process(proc.pid)
+    shop.cpu_percent(), gen.cpu_percent()
+    time.sleep(min(2.0, seconds / 2))  # past spawning
+    shop.cpu_percent(), gen.cpu_percent()
+    time.sleep(max(1.0, seconds - 3))
+    cpu = {"shop": shop.cpu_percent(), "locust": gen.cpu_percent()}
+    proc.wait(timeout=seconds + 60)
+    with open(f"{prefix}_stats.csv") as f:
+        row = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
+    return {"rps": float(row["Requests/s"]), "requests": int(row["Request Count"]),
+            "failures": int(row["Failure Count"]), "p50": row["50%"], "p99": row["99%"], **cpu}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--users", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="stampede-bench-"))
+    with RedisServer(password="bench-password", workdir=workdir / "redis") as redis_server, \
+            PostgresServer(workdir=workdir / "pg") as pg:
+        database = pg.create_database("shop")
+        port = free_port()
+        shop = subprocess.Popen(
+            [sys.executable, "-m", "targets.shop", "--port", str(port), "--redis-url", redis_server.url,
+             "--database-url", database], stdout=subprocess.DEVNULL,
+            stderr=open(workdir / "shop.log", "wb"))  # noqa: SIM115 - the child's log
+        base = f"http://{LOOPBACK}:{port}"
+        try:
+            for _ in range(300):
+                try:
+                    if requests.get(base + "/health", timeout=1).status_code == 200:
+                        break
+                except requests.RequestException:
+                    time.sleep(0.1)
+            assert requests.get(base + "/products/1", timeout=5).status_code == 200  # now a cache hit
+            results: dict[str, list[dict]] = {"/ping": [], "/products/1": []}
+            for _ in range(args.rounds):
+                for path in results:
+                    results[path].append(run_locust(base, path, args.seconds, args.users, workdir, shop.pid))
+            metrics = requests.get(base + "/metrics", timeout=5).text
+        finally:
+            stop_process(shop)
+    print(f"shop: one uvicorn worker (uvloop, httptools); load: 1 Locust FastHttpUser process, "
+          f"{args.users} users, {args.rounds} x {args.seconds}s per endpoint, alternating")
+    for path, runs in results.items():
+        for r in runs:
+            print(f"  GET {path:<12} {r['rps']:8.0f} req/s  p50 {r['p50']} ms  p99 {r['p99']} ms  "
+                  f"failures {r['failures']}  cpu shop {r['shop']:.0f}% locust {r['locust']:.0f}%")
+    ping = sum(r["rps"] for r in results["/ping"]) / args.rounds
+    hit = sum(r["rps"] for r in results["/products/1"]) / args.rounds
+    print(f"cache-hit GET /products/{{id}}: {hit:.0f} req/s; GET /ping: {ping:.0f} req/s; "
+          f"ratio {hit / ping:.2f}")
+    hits = [line for line in metrics.splitlines() if line.startswith("stampede_cache_requests_total")]
+    print("  " + "; ".join(hits))
+    print(f"  shop log: {workdir / 'shop.log'}")
+    if max(r["locust"] for runs in results.values() for r in runs) > 90:
+        print("note: Locust used more than 90% of a core: the generator may be the limit")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
