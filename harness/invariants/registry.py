@@ -42,7 +42,7 @@ INVARIANTS: dict[str, Invariant] = {inv.name: inv for inv in (
     _define("recovery_time", traffic.recovery_time,
             "heal to error rate and p99 back at the baseline for `stable` seconds <= max",
             ("fault",), fault=None, max="30s", baseline="steady", rolling="5s", stable="10s",
-            error_tolerance=0.01, p99_factor=1.5, endpoint=None),
+            error_tolerance=0.01, p99_factor=1.5, p99_slack_ms=0, endpoint=None),
     _define("circuit_breaker_opens", breaker.circuit_breaker_opens,
             "fault onset to the breaker gauge reading open <= within", ("dependency",),
             dependency="redis", within="10s", fault=None),
@@ -76,7 +76,7 @@ INVARIANTS: dict[str, Invariant] = {inv.name: inv for inv in (
 _DURATIONS = {"within", "settle", "rolling", "stable", "per", "margin"}
 _WINDOWS = {"window", "baseline"}
 _NUMBERS = {"max", "min", "max_ms", "max_qps", "quantile", "slack", "limit",
-            "error_tolerance", "p99_factor"}
+            "error_tolerance", "p99_factor", "p99_slack_ms"}
 _CHOICES = {"stat": ("max", "mean"), "source": ("auto", "target", "redis")}
 
 

@@ -55,7 +55,8 @@ def recovery_time(result: RunResult, p: dict[str, Any]) -> Verdict:
 
     Baseline: error rate e0 and p99 l0 of the baseline window. Each second s after heal is
     good when the rolling window (the `rolling` seconds ending at s, never reaching back
-    before heal) has requests, error rate <= e0 + error_tolerance and p99 <= p99_factor x l0.
+    before heal) has requests, error rate <= e0 + error_tolerance and p99 <= p99_factor x l0
+    (or l0 + p99_slack_ms if larger: a fast baseline's p99 is noisy at low request rates).
     Recovery needs `stable` good seconds in a row inside the run; the time reported runs
     from heal to the start of the first good second's rolling window.
     """
@@ -73,7 +74,7 @@ def recovery_time(result: RunResult, p: dict[str, Any]) -> Verdict:
         return outcome(False, None, bound, "s", label,
                        f"no requests in baseline {base.label()}: no baseline to recover to")
     err_max = e0 + float(p["error_tolerance"])
-    p99_max = float(p["p99_factor"]) * l0
+    p99_max = max(float(p["p99_factor"]) * l0, l0 + float(p["p99_slack_ms"]))
     rolling = max(1, round(parse_duration(p["rolling"])))
     stable = max(1, round(parse_duration(p["stable"])))
 

@@ -87,3 +87,16 @@ def test_recovery_time_without_baseline_fails(tmp_path) -> None:
     b.traffic(25, 60, rps=10)
     v = judged(b.write(), "recovery_time")
     assert not v.passed and "no baseline" in v.reason
+
+
+def test_recovery_p99_slack_widens_a_tight_baseline(tmp_path) -> None:
+    b = ResultsBuilder(tmp_path, duration=90, steady=(5, 20))
+    b.fault("redis-outage", 31, 61, lag=0.0)
+    b.traffic(0, 31, rps=100, latency_ms=4)
+    b.traffic(31, 61, rps=100, error_rate=0.5, latency_ms=4)
+    b.traffic(61, 90, rps=100, latency_ms=9)  # back, but p99 2.2x a 4 ms baseline
+    path = b.write()
+    strict = judged(path, "recovery_time")
+    assert not strict.passed and "never recovered" in strict.reason and "p99 <= 6.3 ms" in strict.reason
+    slack = judged(path, "recovery_time", p99_slack_ms=20)
+    assert slack.passed and slack.measured == 0.0
