@@ -123,14 +123,24 @@ class PostgresServer:
         return self
 
     def _wait_ready(self, timeout: float) -> None:
-        subprocess.run(
-            [
-                str(postgres_bin_dir() / "pg_isready"),
-                "-h", self.host, "-p", str(self.port), "-t", str(int(timeout)),
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        """pg_isready answers 1 at once while the server is still starting up: ask again."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            done = subprocess.run(
+                [
+                    str(postgres_bin_dir() / "pg_isready"),
+                    "-h", self.host, "-p", str(self.port), "-t", str(max(1, int(timeout))),
+                ],
+                stdout=subprocess.DEVNULL,
+            )
+            if done.returncode == 0:
+                return
+            if time.monotonic() > deadline or (self.proc and self.proc.poll() is not None):
+                raise RuntimeError(f"PostgreSQL on {self.host}:{self.port} not ready "
+                                   f"(pg_isready exit {done.returncode}); log: {self.log_path}")
+            time.sleep(0.1)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Fast shutdown (SIGINT): open sessions are cut, as when a database host goes away."""
