@@ -15,8 +15,12 @@ CLOSED, OPEN, HALF_OPEN = 0, 1, 2
 
 class CircuitBreaker:
     """closed -> open after `failures` consecutive failures spread over at least `span` seconds,
-    or a median latency over `latency`; open -> half-open after `cooldown`; one probe in
-    half-open decides closed or open again.
+    or when the median of the last `window` latency samples exceeds `latency`; open ->
+    half-open after `cooldown`; one probe in half-open decides closed or open again.
+
+    Latency samples come from a probe outside the event loop (`observe_latency`), not from
+    request-path calls: those also measure the loop's own queueing, and a busy worker would
+    then open its breaker on a healthy Redis.
 
     The span keeps one burst of simultaneous timeouts (every in-flight call timing out in the
     same event-loop stall) from opening the breaker: the failure has to last.
@@ -29,7 +33,7 @@ class CircuitBreaker:
         failures: int = 5,
         span: float = 0.0,
         latency: float | None = None,
-        window: int = 20,
+        window: int = 8,
         cooldown: float = 3.0,
         enabled: bool = True,
         on_change: Callable[[str, int], None] | None = None,
@@ -67,17 +71,21 @@ class CircuitBreaker:
         self.probe_started = now
         return True
 
-    def success(self, duration: float = 0.0) -> None:
+    def success(self) -> None:
         self.probing = False
         self.consecutive = 0
         if self.state == HALF_OPEN:
             self.durations.clear()
             self._set(CLOSED)
+
+    def observe_latency(self, seconds: float) -> None:
+        """One latency sample of the dependency (see the class docstring)."""
+        if self.state != CLOSED:
             return
-        self.durations.append(duration)
+        self.durations.append(seconds)
         if self._too_slow():
             self._open(f"median latency {statistics.median(self.durations) * 1000:.0f} ms over "
-                       f"{len(self.durations)} calls > {self.latency * 1000:.0f} ms")
+                       f"{len(self.durations)} samples > {self.latency * 1000:.0f} ms")
 
     def failure(self) -> None:
         self.probing = False

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import redis
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry as SyncRetry
 
 from targets.shop.breaker import CircuitBreaker
 from targets.shop.config import Settings
@@ -57,13 +60,12 @@ class Cache:
     async def call(self, fn: Callable[..., Awaitable[T]], *args: object, **kwargs: object) -> T:
         if not self.breaker.allow():
             raise CacheUnavailable(bypassed=True)
-        start = time.monotonic()
         try:
             result = await fn(*args, **kwargs)
         except (TimeoutError, RedisError, OSError) as exc:
             self.breaker.failure()
             raise CacheUnavailable(bypassed=False) from exc
-        self.breaker.success(time.monotonic() - start)
+        self.breaker.success()
         return result
 
     async def quietly(self, fn: Callable[..., Awaitable[T]], *args: object, **kwargs: object) -> T | None:
@@ -86,3 +88,41 @@ class Cache:
 
     async def close(self) -> None:
         await self.redis.aclose()
+
+
+class LatencyMonitor(threading.Thread):
+    """The chapter's separate cache health check: PING Redis from a thread every `interval` and
+    feed the round trip to the breaker's latency rule. A thread, so the event loop's own
+    queueing under load is not mistaken for a slow Redis. Refused connections are not samples
+    (the failure rule covers an unreachable Redis); a probe timeout counts as `timeout`."""
+
+    def __init__(self, url: str, breaker: CircuitBreaker, loop: asyncio.AbstractEventLoop,
+                 interval: float = 0.25, timeout: float = 1.0) -> None:
+        super().__init__(name="redis-latency-monitor", daemon=True)
+        self.client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                                           retry=SyncRetry(NoBackoff(), 0), lib_name=None,
+                                           lib_version=None)
+        self.breaker = breaker
+        self.loop = loop
+        self.interval = interval
+        self.timeout = timeout
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            start = time.monotonic()
+            try:
+                self.client.ping()
+                sample = time.monotonic() - start
+            except redis.TimeoutError:
+                sample = self.timeout
+            except (RedisError, OSError):
+                continue
+            try:
+                self.loop.call_soon_threadsafe(self.breaker.observe_latency, sample)
+            except RuntimeError:  # the loop is closed: shutting down
+                return
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.client.close()

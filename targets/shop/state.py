@@ -10,7 +10,7 @@ import logging
 from fastapi import Request, Response
 
 from targets.shop.breaker import CircuitBreaker
-from targets.shop.cache import Cache, CacheUnavailable
+from targets.shop.cache import Cache, CacheUnavailable, LatencyMonitor
 from targets.shop.config import Settings
 from targets.shop.db import Database
 from targets.shop.metrics import Metrics
@@ -40,6 +40,7 @@ class Shop:
             fail_open=settings.has("rate_limit_fail_open"))
         self.invalidations: asyncio.Queue[str] = asyncio.Queue()
         self.tasks: list[asyncio.Task] = []
+        self.monitor: LatencyMonitor | None = None
 
     def _breaker_changed(self, name: str, state: int) -> None:
         self.metrics.circuit_state.labels(name).set(state)
@@ -54,9 +55,14 @@ class Shop:
         await self.db.init_schema()
         await self.db.open()
         await self.cache.warm_up()
+        self.monitor = LatencyMonitor(self.settings.redis_url, self.redis_breaker,
+                                      asyncio.get_running_loop())
+        self.monitor.start()
         self.tasks.append(asyncio.create_task(self._retry_invalidations()))
 
     async def stop(self) -> None:
+        if self.monitor is not None:
+            self.monitor.stop()
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:

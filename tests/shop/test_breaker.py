@@ -14,7 +14,7 @@ class Clock:
 
 
 def breaker(clock: Clock, **kwargs) -> CircuitBreaker:
-    return CircuitBreaker("redis", failures=5, span=0.1, latency=0.1, window=20, cooldown=3.0,
+    return CircuitBreaker("redis", failures=5, span=0.1, latency=0.1, window=8, cooldown=3.0,
                           clock=clock, **kwargs)
 
 
@@ -31,7 +31,7 @@ def test_opens_after_lasting_failures_then_probes_and_closes():
     clock.now += 3.1
     assert b.allow() and b.state == HALF_OPEN
     assert not b.allow()  # one probe at a time
-    b.success(0.001)
+    b.success()
     assert b.state == CLOSED and b.allow()
 
 
@@ -59,7 +59,7 @@ def test_success_resets_the_failure_count():
     for _ in range(20):
         b.failure()
         b.failure()
-        b.success(0.001)
+        b.success()
         clock.now += 0.1
     assert b.state == CLOSED
 
@@ -67,14 +67,18 @@ def test_success_resets_the_failure_count():
 def test_opens_on_slow_median_latency():
     clock = Clock()
     b = breaker(clock)
-    for _ in range(19):
-        b.success(0.5)
+    for _ in range(7):
+        b.observe_latency(0.5)
     assert b.state == CLOSED  # the window is not full yet
-    b.success(0.5)
+    b.observe_latency(0.5)
     assert b.state == OPEN and "median latency 500 ms" in b.reason
+    clock.now += 3.1
+    assert b.allow()
+    b.success()
+    assert b.state == CLOSED and len(b.durations) == 0  # old samples do not reopen it
     fast = breaker(Clock())
     for i in range(40):
-        fast.success(0.5 if i % 3 == 0 else 0.002)  # a third slow: the median is fast
+        fast.observe_latency(0.5 if i % 3 == 0 else 0.002)  # a third slow: the median is fast
     assert fast.state == CLOSED
 
 
