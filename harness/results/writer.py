@@ -37,7 +37,7 @@ def run_id(name: str, started: float | None = None) -> str:
 
 def new_run_dir(out_dir: str | os.PathLike, name: str) -> Path:
     """Create `<out>/<UTC time>-<name>/`; a second run in the same second gets a suffix."""
-    parent = Path(out_dir)
+    parent = Path(out_dir).resolve()  # children run in other folders (redis-server chdirs)
     parent.mkdir(parents=True, exist_ok=True)
     base = run_id(name)
     for n in range(1000):
