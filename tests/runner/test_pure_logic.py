@@ -108,3 +108,13 @@ def test_endpoint_names_get_the_method_once() -> None:
     rec.on_request("POST", "/orders", 1.0, exception=RuntimeError("x"))
     assert {e for _, e in rec.buckets.requests} == {"GET /products/{id}", "POST /orders"}
     assert sum(b[0] for b in rec.buckets.requests.values()) == 3
+
+
+def test_run_dir_is_absolute_and_unique(tmp_path: Path, monkeypatch) -> None:
+    from harness.results.writer import new_run_dir
+
+    monkeypatch.chdir(tmp_path)
+    first = new_run_dir("results", "my run")
+    second = new_run_dir("results", "my run")
+    assert first.is_absolute() and first.parent == tmp_path / "results"
+    assert first != second and first.name.endswith("-my_run") and (first / "logs").is_dir()
