@@ -19,6 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("file", help="experiment YAML file")
     parser.add_argument("--time-scale", type=float, default=None, metavar="X",
                         help="multiply every time in the file by X (overrides time_scale)")
+    parser.add_argument("--target", default=None, metavar="FILE",
+                        help="target file whose target, proxies and allowed_hosts replace the "
+                             "experiment's (e.g. experiments/targets/compose.yaml)")
     parser.add_argument("--json", action="store_true",
                         help="print the resolved experiment (experiment.json) instead")
     parser.set_defaults(func=plan_command)
@@ -28,7 +31,8 @@ def plan_command(args: argparse.Namespace) -> int:
     from harness.experiment import ExperimentError, load_experiment
 
     try:
-        experiment = load_experiment(args.file, time_scale=args.time_scale)
+        experiment = load_experiment(args.file, time_scale=args.time_scale,
+                                     target_file=args.target)
     except ExperimentError as exc:
         print(exc, file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -52,6 +56,10 @@ def plan_lines(resolved: dict) -> list[str]:
     flaws = f", flaws: {', '.join(target['flaws'])}" if target.get("flaws") else ""
     where = target.get("base_url", "reference shop")
     lines.append(f"target   {target['kind']} ({where}){flaws}")
+    if resolved.get("proxies"):
+        lines.append("proxies  " + ", ".join(
+            f"{name} ({'must exist' if spec['expect'] else spec['listen'] + ' -> ' + spec['upstream']})"
+            for name, spec in resolved["proxies"].items()))
     classes = ", ".join(
         u["name"] + (f" (weight {u['weight']})" if u["weight"] != 1 else "")
         for u in load["user_classes"]

@@ -3,10 +3,17 @@
     from harness.experiment import load_experiment
     experiment = load_experiment("experiments/redis_outage.yaml", time_scale=0.25)
     experiment.resolved()   # the experiment.json of docs/results-format.md
+
+    # the same experiment against docker-compose or staging: the target file's target,
+    # proxies and allowed_hosts replace the experiment's own
+    experiment = load_experiment("experiments/default.yaml",
+                                 target_file="experiments/targets/compose.yaml")
 """
 
+from harness.experiment.hosts import check_allowed_hosts
 from harness.experiment.loader import ExperimentError, format_path, load_experiment
 from harness.experiment.model import Experiment, FaultSpec, PlannedFault, mask_password
+from harness.experiment.proxies import ProxySetupError, populate_body, prepare_proxies
 from harness.experiment.toxics import ACTIONS, DOWN, FAULT_TYPES, TOXIC_ATTRIBUTES
 from harness.experiment.units import parse_duration, parse_size
 
@@ -19,9 +26,13 @@ __all__ = [
     "ExperimentError",
     "FaultSpec",
     "PlannedFault",
+    "ProxySetupError",
+    "check_allowed_hosts",
     "format_path",
     "load_experiment",
     "mask_password",
     "parse_duration",
     "parse_size",
+    "populate_body",
+    "prepare_proxies",
 ]

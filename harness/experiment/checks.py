@@ -70,16 +70,19 @@ def fill_defaults(exp: Experiment, file_stem: str) -> None:
             exp.steady_state = SteadyState(from_=0.0, to=end)
 
 
-def check_experiment(exp: Experiment, source_dir: Path | None = None) -> list[Problem]:
+def check_experiment(
+    exp: Experiment, source_dir: Path | None = None, proxies_hint: str = "`proxies:`"
+) -> list[Problem]:
+    """Every cross-field problem; proxies_hint says where proxies are declared (a target file)."""
     problems: list[Problem] = []
     problems += _check_target(exp)
-    problems += _check_hosts(exp)
+    problems += host_problems(exp)
     problems += _check_load(exp)
     problems += _check_locustfile(exp, source_dir)
     if exp.load.duration:
         problems += _check_steady(exp)
         for index, spec in enumerate(exp.faults):
-            problems += _check_fault(exp, index, spec)
+            problems += _check_fault(exp, index, spec, proxies_hint)
         problems += _check_fault_overlaps(exp)
     problems += _check_invariants(exp)
     problems += _check_halt(exp)
@@ -131,6 +134,12 @@ def _check_target(exp: Experiment) -> list[Problem]:
             value = getattr(spec, key)
             if value is not None and _host_port(value) is None:
                 problems.append((("proxies", name, key), f'expected host:port, got "{value}"'))
+        if target.kind == "external" and not spec.expect and "listen" not in spec.model_fields_set:
+            problems.append((
+                ("proxies", name),
+                "expected `listen: HOST:PORT`, the address your service connects to for this "
+                "dependency (e.g. 0.0.0.0:26379); a free port would be one it cannot know",
+            ))
     return problems
 
 
@@ -160,9 +169,21 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _check_hosts(exp: Experiment) -> list[Problem]:
-    """Traffic and faults go to loopback only, unless the experiment names the host."""
+def host_problems(exp: Experiment) -> list[Problem]:
+    """Traffic and faults go to loopback only, unless the experiment names the host.
+
+    Pure: it reads hosts out of URLs and never resolves or connects to them.
+    """
     allowed = {host.lower() for host in exp.allowed_hosts}
+    problems: list[Problem] = [
+        (
+            ("allowed_hosts", index),
+            f'expected a bare host name or address such as "redis.staging", got "{host}"; '
+            f'write "{urlsplit(host).hostname or host}"',
+        )
+        for index, host in enumerate(exp.allowed_hosts)
+        if "/" in host or "@" in host
+    ]
     places: list[tuple[tuple[str | int, ...], str]] = []
     if exp.target.kind == "external":
         for key in ("base_url", "toxiproxy_url", "metrics_url", "database_url"):
@@ -175,7 +196,7 @@ def _check_hosts(exp: Experiment) -> list[Problem]:
             parsed = _host_port(getattr(spec, key) or "")
             if parsed and parsed[0] not in ("", "0.0.0.0", "::"):
                 places.append((("proxies", name, key), parsed[0]))
-    return [
+    return problems + [
         (
             path,
             f'host "{host}" is not a loopback address and not in allowed_hosts; '
@@ -249,7 +270,9 @@ def _check_steady(exp: Experiment) -> list[Problem]:
     return problems
 
 
-def _check_fault(exp: Experiment, index: int, spec: FaultSpec) -> list[Problem]:
+def _check_fault(
+    exp: Experiment, index: int, spec: FaultSpec, proxies_hint: str = "`proxies:`"
+) -> list[Problem]:
     here = ("faults", index)
     problems: list[Problem] = []
     if spec.type not in FAULT_TYPES:
@@ -260,6 +283,13 @@ def _check_fault(exp: Experiment, index: int, spec: FaultSpec) -> list[Problem]:
         ))
         return problems
     fields_set = spec.model_fields_set
+    if spec.is_action and exp.target.kind == "external":
+        problems.append((
+            (*here, "type"),
+            f'"{spec.type}" talks to Redis directly, which only the embedded target allows '
+            "(an external target gives no Redis address); use a proxy fault such as `down` "
+            "or run this experiment against the embedded target",
+        ))
     if spec.is_action:
         for key in ("for_", "until", "proxy", "stream", "toxicity"):
             if key in fields_set:
@@ -276,7 +306,7 @@ def _check_fault(exp: Experiment, index: int, spec: FaultSpec) -> list[Problem]:
             problems.append((
                 (*here, "proxy"),
                 f'unknown proxy "{spec.proxy}"{did_you_mean(spec.proxy, names)} '
-                f"Known proxies: {', '.join(names) or 'none'} (declare others under `proxies:`)",
+                f"Known proxies: {', '.join(names) or 'none'} (declare others under {proxies_hint})",
             ))
         if spec.for_ is None and spec.until is None:
             problems.append((here, "expected `for: 30s` or `until: 1m` (when the fault heals)"))

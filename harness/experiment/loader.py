@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import types
 import typing
 from pathlib import Path
@@ -10,30 +12,125 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from harness.experiment.checks import check_experiment, did_you_mean, fill_defaults
+from harness.experiment.checks import Problem, check_experiment, did_you_mean, fill_defaults
 from harness.experiment.model import Experiment
 from harness.experiment.yamlmarks import line_of, load_marked
 
 
 class ExperimentError(ValueError):
-    """A bad experiment file; `problems` holds (line, field, message), all listed in the text."""
+    """A bad experiment file; `problems` holds (line, field, message), all listed in the text.
 
-    def __init__(self, path: str | Path, problems: list[tuple[int, str, str]]) -> None:
+    `elsewhere` holds problems of a second file read with it (the target file), as
+    (file, line, field, message): a user fixes the file the message names.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        problems: list[tuple[int, str, str]],
+        elsewhere: list[tuple[str, int, str, str]] | None = None,
+    ) -> None:
         self.path = str(path)
         self.problems = sorted(problems, key=lambda p: p[0])
+        self.elsewhere = sorted(elsewhere or [], key=lambda p: (p[0], p[1]))
+        located = [(self.path, *p) for p in self.problems] + self.elsewhere
         lines = [
-            ":".join([self.path] + ([str(line)] if line else []))
+            ":".join([file] + ([str(line)] if line else []))
             + (f": {field}: {message}" if field else f": {message}")
-            for line, field, message in self.problems
+            for file, line, field, message in located
         ]
         if len(lines) > 1:
             lines.insert(0, f"{self.path}: {len(lines)} problems")
         super().__init__("\n".join(lines))
 
 
-def load_experiment(path: str | Path, time_scale: float | None = None) -> Experiment:
-    """Load, validate and time-scale an experiment file; raises ExperimentError naming each problem."""
+# What a target file may hold: the fields that describe where a run goes, not what it does.
+TARGET_FILE_FIELDS = ("target", "proxies", "allowed_hosts")
+
+
+def load_experiment(
+    path: str | Path, time_scale: float | None = None, target_file: str | Path | None = None
+) -> Experiment:
+    """Load, validate and time-scale an experiment file; raises ExperimentError naming each problem.
+
+    With `target_file`, that file's `target`, `proxies` and `allowed_hosts` replace the
+    experiment's own (all three, even the ones it leaves out), so one experiment file runs
+    unchanged against the embedded stack, docker-compose or staging.
+    """
     path = Path(path)
+    data, marks, duplicates = _read_mapping(
+        path, "expected a mapping of fields (name, load, faults, ...) at the top"
+    )
+    places = _Places(path, marks)
+    problems = [(p, f'"{key}" is given twice; keep one') for p, _, key in duplicates]
+    if target_file is not None:
+        target_path = Path(target_file)
+        target_data, target_marks, target_dups = _read_mapping(
+            target_path, "expected a mapping with `target:` (and `proxies:`, `allowed_hosts:`)"
+        )
+        places = _Places(path, marks, target_path, target_marks)
+        target_data, unset = expand_env(target_data)
+        places.errors(
+            [(p, f'"{key}" is given twice; keep one') for p, _, key in target_dups]
+            + _target_file_fields(target_data)
+            + [(p, f"environment variable {name} is not set; export {name}=... first "
+                   "(secrets such as passwords stay out of the file)") for p, name in unset],
+            in_target_file=True,
+        )
+        problems = [p for p in problems if p[0][0] not in TARGET_FILE_FIELDS]
+        data = {key: value for key, value in data.items() if key not in TARGET_FILE_FIELDS}
+        data.update({key: target_data[key] for key in TARGET_FILE_FIELDS if key in target_data})
+    experiment = None
+    try:
+        experiment = Experiment.model_validate(data)
+    except ValidationError as exc:
+        problems += [_describe(error) for error in exc.errors()]
+    places.errors(problems)
+    assert experiment is not None  # a failed validation always has errors, raised above
+
+    fill_defaults(experiment, path.stem)
+    proxies_hint = f"`proxies:` in {target_file}" if target_file is not None else "`proxies:`"
+    places.errors(check_experiment(experiment, path.parent, proxies_hint=proxies_hint))
+    scale = experiment.time_scale if time_scale is None else time_scale
+    if not scale > 0:
+        raise ExperimentError(path, [(0, "--time-scale", f"expected a number more than 0, got {scale}")])
+    experiment._source = path
+    experiment._target_source = places.target_path
+    return experiment.scaled(scale)
+
+
+class _Places:
+    """Which file and line a field path points at: target fields live in the target file."""
+
+    def __init__(
+        self,
+        path: Path,
+        marks: dict,
+        target_path: Path | None = None,
+        target_marks: dict | None = None,
+    ) -> None:
+        self.path, self.marks = path, marks
+        self.target_path, self.target_marks = target_path, target_marks or {}
+
+    def errors(self, problems: list[Problem], in_target_file: bool = False) -> None:
+        """Raise one ExperimentError for all problems, if any (in the file each belongs to)."""
+        ours: list[tuple[int, str, str]] = []
+        theirs: list[tuple[str, int, str, str]] = []
+        for field_path, message in problems:
+            mine = bool(field_path) and field_path[0] in TARGET_FILE_FIELDS
+            if self.target_path and (in_target_file or mine):
+                line = line_of(self.target_marks, field_path)
+                theirs.append((str(self.target_path), line, format_path(field_path), message))
+            else:
+                ours.append((line_of(self.marks, field_path), format_path(field_path), message))
+        if theirs and not ours:
+            raise ExperimentError(theirs[0][0], [(line, f, m) for _, line, f, m in theirs])
+        if ours or theirs:
+            raise ExperimentError(self.path, ours, theirs)
+
+
+def _read_mapping(path: Path, expected: str) -> tuple[dict, dict, list]:
+    """Read a YAML file holding a mapping, with line marks; file and syntax errors name the file."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -45,34 +142,47 @@ def load_experiment(path: str | Path, time_scale: float | None = None) -> Experi
         line = mark.line + 1 if mark else 1
         raise ExperimentError(path, [(line, "", f"not valid YAML: {exc.problem or exc}")]) from None
     if not isinstance(data, dict):
-        raise ExperimentError(
-            path, [(1, "", "expected a mapping of fields (name, load, faults, ...) at the top")]
-        )
+        raise ExperimentError(path, [(1, "", expected)])
+    return data, marks, duplicates
 
-    problems = [
-        (line, format_path(p), f'"{key}" is given twice; keep one') for p, line, key in duplicates
+
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(value: Any, path: tuple[str | int, ...] = ()) -> tuple[Any, list[tuple[tuple[str | int, ...], str]]]:
+    """Replace `${NAME}` in every string with the environment's value, so a target file can
+    name a password without holding it; returns (value, [(path, unset name)])."""
+    if isinstance(value, dict):
+        out, unset = {}, []
+        for key, item in value.items():
+            out[key], more = expand_env(item, (*path, key))
+            unset += more
+        return out, unset
+    if isinstance(value, list):
+        pairs = [expand_env(item, (*path, index)) for index, item in enumerate(value)]
+        return [v for v, _ in pairs], [u for _, more in pairs for u in more]
+    if not isinstance(value, str):
+        return value, []
+    missing = [name for name in ENV_REFERENCE.findall(value) if name not in os.environ]
+    if missing:
+        return value, [(path, name) for name in missing]
+    return ENV_REFERENCE.sub(lambda m: os.environ[m.group(1)], value), []
+
+
+def _target_file_fields(data: dict) -> list[Problem]:
+    """A target file says where to run, never what to run: other fields are refused."""
+    problems: list[Problem] = [
+        (
+            (str(key),),
+            f'a target file holds only {", ".join(TARGET_FILE_FIELDS)}, not "{key}"'
+            f"{did_you_mean(str(key), TARGET_FILE_FIELDS)} (put it in the experiment file)",
+        )
+        for key in data
+        if key not in TARGET_FILE_FIELDS
     ]
-    try:
-        experiment = Experiment.model_validate(data)
-    except ValidationError as exc:
-        for error in exc.errors():
-            field_path, message = _describe(error)
-            problems.append((line_of(marks, field_path), format_path(field_path), message))
-        raise ExperimentError(path, problems) from None
-    if problems:
-        raise ExperimentError(path, problems)
-
-    fill_defaults(experiment, path.stem)
-    found = check_experiment(experiment, path.parent)
-    if found:
-        raise ExperimentError(
-            path, [(line_of(marks, p), format_path(p), message) for p, message in found]
-        )
-    scale = experiment.time_scale if time_scale is None else time_scale
-    if not scale > 0:
-        raise ExperimentError(path, [(0, "--time-scale", f"expected a number more than 0, got {scale}")])
-    experiment._source = path
-    return experiment.scaled(scale)
+    if "target" not in data:
+        problems.append(((), "required field missing: add `target:` (kind: external, base_url, ...)"))
+    return problems
 
 
 def format_path(path: tuple[str | int, ...]) -> str:

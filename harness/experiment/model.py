@@ -175,11 +175,17 @@ class Experiment(Strict):
     time_scale: float = Field(1.0, gt=0)
 
     _source: Path | None = PrivateAttr(None)
+    _target_source: Path | None = PrivateAttr(None)
 
     @property
     def source(self) -> Path | None:
         """The file this experiment was loaded from."""
         return self._source
+
+    @property
+    def target_source(self) -> Path | None:
+        """The target file whose target, proxies and allowed_hosts replaced the experiment's."""
+        return self._target_source
 
     @property
     def duration(self) -> float:
@@ -211,6 +217,7 @@ class Experiment(Strict):
         """A copy with every schedule time multiplied by factor (toxic attributes stay as written)."""
         copy = self.model_copy(deep=True)
         copy._source = self._source
+        copy._target_source = self._target_source
 
         def scale(value: float) -> float:
             return round(value * factor, 6)

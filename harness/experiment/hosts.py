@@ -1,0 +1,31 @@
+"""The allowed_hosts guard as one call, for code that builds or edits an Experiment itself.
+
+`load_experiment` already refuses such files; a runner calls this again just before the
+first request or fault, so an experiment changed in code (or built without a file) cannot
+slip a non-loopback host past the check.
+"""
+
+from __future__ import annotations
+
+from harness.experiment.checks import host_problems
+from harness.experiment.loader import TARGET_FILE_FIELDS, ExperimentError, format_path
+from harness.experiment.model import Experiment
+
+
+def check_allowed_hosts(experiment: Experiment) -> None:
+    """Raise ExperimentError naming the file, the field and the fix for every host that is
+    neither loopback nor listed in allowed_hosts. Resolves and connects to nothing."""
+    problems = host_problems(experiment)
+    if not problems:
+        return
+    source = experiment.source or "<experiment>"
+    target_source = experiment.target_source
+    ours, theirs = [], []
+    for path, message in problems:
+        if target_source is not None and path[0] in TARGET_FILE_FIELDS:
+            theirs.append((str(target_source), 0, format_path(path), message))
+        else:
+            ours.append((0, format_path(path), message))
+    if theirs and not ours:
+        raise ExperimentError(theirs[0][0], [(0, field, message) for _, _, field, message in theirs])
+    raise ExperimentError(source, ours, theirs)
