@@ -5,7 +5,8 @@
     pytest experiments/x.yaml --stampede-results DIR        judge DIR with x.yaml's invariants
 
 A YAML file is an experiment when it has top-level `name` and `invariants` keys and was
-named on the command line or sits under a folder called `experiments`. The experiment
+named on the command line, or a folder given on the command line is (or is inside) an
+`experiments` folder and holds it. The experiment
 runs in a subprocess (`python -m harness run FILE --out DIR`) because Locust patches the
 process it runs in. Failures show the invariant's one-line reason, not a traceback; JUnit
 XML gets `measured`, `bound` and `window` properties.
@@ -67,11 +68,19 @@ def pytest_configure(config: pytest.Config) -> None:
         config.args = [str(folder)]  # judge only the stored run, not the whole test suite
 
 
-def _named_on_command_line(config: pytest.Config, path: Path) -> bool:
+def _asked_for(config: pytest.Config, path: Path) -> bool:
+    """Named on the command line, or inside a command-line folder at or under `experiments/`.
+
+    So `pytest experiments/` runs the catalogue, while `pytest` or `pytest tests/` never
+    runs an experiment file that a test keeps as a fixture under some tests/.../experiments/.
+    """
     base = config.invocation_params.dir
+    path = path.resolve()
     for arg in config.args:
-        given = Path(arg.split("::")[0])
-        if (base / given).resolve() == path.resolve():
+        given = (base / arg.split("::")[0]).resolve()
+        if given == path:
+            return True
+        if "experiments" in given.parts and path.is_relative_to(given):
             return True
     return False
 
@@ -92,8 +101,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
         return ExperimentFile.from_parent(parent, path=file_path)
     if file_path.suffix not in (".yaml", ".yml"):
         return None
-    under_experiments = "experiments" in (p.name for p in file_path.parents)
-    if (under_experiments or _named_on_command_line(config, file_path)) and _is_experiment(file_path):
+    if _asked_for(config, file_path) and _is_experiment(file_path):
         return ExperimentFile.from_parent(parent, path=file_path)
     return None
 

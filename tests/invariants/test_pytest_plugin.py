@@ -108,3 +108,55 @@ def test_a_runner_that_cannot_start_fails_every_item_with_its_stderr(tmp_path) -
     assert "broken.yaml::bounded_error_rate[all] FAILED" in proc.stdout
     assert "broken.yaml::no_data_loss FAILED" in proc.stdout
     assert "failed with exit status 3" in proc.stdout and "nowhere" in proc.stdout
+
+
+@pytest.mark.slow
+def test_an_experiment_file_runs_once_and_yields_its_invariants(tmp_path) -> None:
+    """The whole path: pytest FILE -> `python -m harness run` -> one folder -> one item each."""
+    pytest.importorskip("harness.runner", reason="the runner lands with issue 4")
+    exp = tmp_path / "experiments" / "tiny_outage.yaml"
+    exp.parent.mkdir()
+    exp.write_text(
+        "name: tiny_outage\n"
+        "load: {user_classes: [ShopUser], users: 4, spawn_rate: 4, duration: 14s}\n"
+        "steady_state: {from: 2s, to: 6s}\n"
+        "faults:\n  - {name: redis-outage, at: 7s, for: 3s, proxy: redis, type: down}\n"
+        "invariants:\n"
+        "  - {name: bounded_error_rate, window: steady, max: 0.5}\n"
+        "  - {name: no_cross_user_data}\n"
+        "  - {name: single_flight}\n")
+    junit = tmp_path / "junit.xml"
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(exp), "-v",
+         f"--junitxml={junit}", "--stampede-out", str(out)],
+        cwd=Path(__file__).parents[2], capture_output=True, text=True, timeout=300)
+    assert "tiny_outage.yaml::bounded_error_rate[steady] PASSED" in proc.stdout, proc.stdout + proc.stderr
+    assert "tiny_outage.yaml::no_cross_user_data[all] PASSED" in proc.stdout
+    # no expiry in this experiment: single_flight has nothing to judge and must fail
+    assert "tiny_outage.yaml::single_flight FAILED" in proc.stdout
+    assert "no expire_key or flush_cache applied in this run" in proc.stdout
+    folders = [p for p in out.iterdir() if p.is_dir()]
+    assert len(folders) == 1 and folders[0].name.endswith("-tiny_outage")
+    assert f"stampede: tiny_outage.yaml -> {folders[0]}" in proc.stdout
+    cases = junit_cases(junit)
+    assert properties(cases["no_cross_user_data[all]"])["results"] == str(folders[0])
+
+
+def test_which_yaml_files_are_collected(tmp_path) -> None:
+    body = "name: x\nload: {users: 1, duration: 5s}\ninvariants:\n  - {name: no_data_loss}\n"
+    for rel in ("experiments/a.yaml", "experiments/suites/nightly.yaml",
+                "tests/runner/experiments/fixture.yaml", "elsewhere/c.yaml"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(body)
+    (tmp_path / "experiments/suites/nightly.yaml").write_text("name: nightly\nexperiments: [a]\n")
+
+    def collected(*args: str) -> str:
+        return pytest_run(tmp_path, "--collect-only", "-q", *args).stdout
+
+    out = collected("experiments")
+    assert "experiments/a.yaml::no_data_loss" in out and "nightly" not in out
+    assert "fixture.yaml" not in collected("tests")  # a test's fixture file never runs by itself
+    assert "fixture.yaml::no_data_loss" in collected("tests/runner/experiments")
+    assert "elsewhere/c.yaml::no_data_loss" in collected("elsewhere/c.yaml")
+    assert "c.yaml" not in collected("elsewhere")
