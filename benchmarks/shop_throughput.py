@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 import psutil
 import requests
@@ -43,33 +44,47 @@ class Bench(FastHttpUser):
 '''
 
 
+def cpu_seconds(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return times.user + times.system
+
+
 def run_locust(base: str, path: str, seconds: int, users: int, workdir: Path, shop_pid: int) -> dict:
+    """One headless Locust phase; returns req/s, latency, and CPU seconds both processes used."""
     locustfile = workdir / "bench_locustfile.py"
     locustfile.write_text(LOCUSTFILE)
     prefix = workdir / f"run-{path.strip('/').replace('/', '_')}-{time.monotonic_ns()}"
+    shop = psutil.Process(shop_pid)
+    shop_before = cpu_seconds(shop)
+    started = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--only-summary",
          "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "-H", base, "--csv", str(prefix),
          "--stop-timeout", "1"],
         env={**os.environ, "BENCH_PATH": path}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    shop, gen = psutil.Process(shop_pid), psutil.Process(proc.pid)
-    shop.cpu_percent(), gen.cpu_percent()
-    time.sleep(min(2.0, seconds / 2))  # past spawning
-    shop.cpu_percent(), gen.cpu_percent()
-    time.sleep(max(1.0, seconds - 3))
-    cpu = {"shop": shop.cpu_percent(), "locust": gen.cpu_percent()}
-    proc.wait(timeout=seconds + 60)
+    gen, gen_cpu = psutil.Process(proc.pid), 0.0
+    while proc.poll() is None:
+        try:
+            gen_cpu = cpu_seconds(gen)
+        except psutil.Error:
+            break
+        time.sleep(0.2)
+    wall = time.monotonic() - started
+    shop_cpu = cpu_seconds(shop) - shop_before
     with open(f"{prefix}_stats.csv") as f:
         row = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
-    return {"rps": float(row["Requests/s"]), "requests": int(row["Request Count"]),
-            "failures": int(row["Failure Count"]), "p50": row["50%"], "p99": row["99%"], **cpu}
+    requests_done = int(row["Request Count"])
+    return {"rps": float(row["Requests/s"]), "requests": requests_done,
+            "failures": int(row["Failure Count"]), "p50": row["50%"], "p99": row["99%"],
+            "shop_cpu": shop_cpu / wall, "locust_cpu": gen_cpu / wall,
+            "per_cpu_s": requests_done / shop_cpu if shop_cpu else 0.0}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--users", type=int, default=40)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="stampede-bench-"))
     with RedisServer(password="bench-password", workdir=workdir / "redis") as redis_server, \
@@ -100,17 +115,25 @@ def main() -> int:
           f"{args.users} users, {args.rounds} x {args.seconds}s per endpoint, alternating")
     for path, runs in results.items():
         for r in runs:
-            print(f"  GET {path:<12} {r['rps']:8.0f} req/s  p50 {r['p50']} ms  p99 {r['p99']} ms  "
-                  f"failures {r['failures']}  cpu shop {r['shop']:.0f}% locust {r['locust']:.0f}%")
-    ping = sum(r["rps"] for r in results["/ping"]) / args.rounds
-    hit = sum(r["rps"] for r in results["/products/1"]) / args.rounds
-    print(f"cache-hit GET /products/{{id}}: {hit:.0f} req/s; GET /ping: {ping:.0f} req/s; "
-          f"ratio {hit / ping:.2f}")
+            print(f"  GET {path:<12} {r['rps']:6.0f} req/s  p50 {r['p50']:>3} ms  p99 {r['p99']:>4} ms  "
+                  f"fail {r['failures']}  cpu shop {r['shop_cpu']:4.0%} locust {r['locust_cpu']:4.0%}  "
+                  f"{r['per_cpu_s']:6.0f} req per shop CPU-second")
+    ping, hit = results["/ping"], results["/products/1"]
+    ratios = [h["rps"] / p["rps"] for p, h in zip(ping, hit, strict=True)]
+    cpu_ratio = median([r["per_cpu_s"] for r in hit]) / median([r["per_cpu_s"] for r in ping])
+    print(f"cache-hit GET /products/{{id}}: median {median([r['rps'] for r in hit]):.0f} req/s, "
+          f"{median([r['per_cpu_s'] for r in hit]):.0f} per shop CPU-second")
+    print(f"GET /ping (touches nothing):   median {median([r['rps'] for r in ping]):.0f} req/s, "
+          f"{median([r['per_cpu_s'] for r in ping]):.0f} per shop CPU-second")
+    print(f"ratio product/ping: {median(ratios):.2f} by req/s (median of adjacent pairs), "
+          f"{cpu_ratio:.2f} by shop CPU cost")
     hits = [line for line in metrics.splitlines() if line.startswith("stampede_cache_requests_total")]
     print("  " + "; ".join(hits))
-    print(f"  shop log: {workdir / 'shop.log'}")
-    if max(r["locust"] for runs in results.values() for r in runs) > 90:
-        print("note: Locust used more than 90% of a core: the generator may be the limit")
+    busiest = max(r["locust_cpu"] for runs in results.values() for r in runs)
+    if busiest > 0.9:
+        print(f"note: Locust used {busiest:.0%} of a core in some phase: there the generator may be the limit")
+    elif max(r["shop_cpu"] for runs in results.values() for r in runs) < 0.8:
+        print("note: the shop never had a full core (shared machine): compare CPU-second figures")
     return 0
 
 
