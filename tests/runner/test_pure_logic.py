@@ -118,3 +118,27 @@ def test_run_dir_is_absolute_and_unique(tmp_path: Path, monkeypatch) -> None:
     second = new_run_dir("results", "my run")
     assert first.is_absolute() and first.parent == tmp_path / "results"
     assert first != second and first.name.endswith("-my_run") and (first / "logs").is_dir()
+
+
+def test_progress_plain_lines_are_throttled_and_live_mode_draws() -> None:
+    import io
+
+    from harness.progress import Progress, Status
+
+    plain = io.StringIO()
+    progress = Progress(stream=plain, interval=60, live=False)
+    progress.start()
+    for i in range(5):
+        progress.update(Status(float(i), 30.0, "steady", ["redis-latency"], 120.0, 0.25, i))
+    progress.message("halt: error rate 95% > 90% for 10s")
+    progress.stop()
+    lines = plain.getvalue().splitlines()
+    assert len(lines) == 2 and "phase steady" in lines[0] and "redis-latency" in lines[0]
+    assert "25.0%" in lines[0] and lines[1].startswith("halt:")
+
+    live = io.StringIO()
+    progress = Progress(stream=live, live=True)
+    progress.start()
+    progress.update(Status(3.0, 30.0, "fault", ["redis-outage"], 80.0, 0.5, 300))
+    progress.stop()
+    assert "redis-outage" in live.getvalue()
