@@ -18,8 +18,9 @@ from harness.proxy.errors import ApiError, bad_body
 if TYPE_CHECKING:
     from harness.proxy.server import ProxyServer
 
+VERSION = "2.12.0"  # the Toxiproxy release whose API we speak
+
 log = logging.getLogger("harness.proxy")
-SERVER_KEY = web.AppKey("proxy_server", object)
 
 
 def _json(data: object, status: int = 200) -> web.Response:
@@ -60,7 +61,6 @@ async def guard(request: web.Request, handler) -> web.StreamResponse:
 
 def make_app(server: ProxyServer) -> web.Application:
     app = web.Application(middlewares=[guard], client_max_size=16 * 1024 * 1024)
-    app[SERVER_KEY] = server
 
     async def list_proxies(request: web.Request) -> web.Response:
         return _json({name: proxy.to_json() for name, proxy in server.proxies.items()})
@@ -119,8 +119,6 @@ def make_app(server: ProxyServer) -> web.Application:
         return web.Response(status=204)
 
     async def version(request: web.Request) -> web.Response:
-        from harness.proxy.server import VERSION
-
         return web.Response(
             text=json.dumps({"version": VERSION}) + "\n",
             content_type="application/json",

@@ -26,8 +26,8 @@ from harness.proxy.toxics import Toxic
 if TYPE_CHECKING:
     from harness.proxy.proxy import Proxy
 
-INBOX_HIGH = 256  # chunks queued before we stop reading the source
-INBOX_LOW = 64
+INBOX_HIGH = 1 << 20  # bytes held by a toxic link before we stop reading its source
+INBOX_LOW = 1 << 18
 
 
 class Side(asyncio.Protocol):
@@ -74,6 +74,7 @@ class Link:
         self.loop = conn.loop
         self.stages: list[Stage] = []
         self.inbox: deque[Chunk] = deque()
+        self.inbox_bytes = 0
         self.pump: asyncio.Task | None = None
         self.dest_blocked = False
         self.inbox_blocked = False
@@ -107,7 +108,8 @@ class Link:
             self.dest.transport.write(data)  # the fast path
             return
         self.inbox.append((data, time.monotonic()))
-        if len(self.inbox) >= INBOX_HIGH and not self.inbox_blocked:
+        self.inbox_bytes += len(data)
+        if self.inbox_bytes >= INBOX_HIGH and not self.inbox_blocked:
             self.inbox_blocked = True
             self._update_reading()
         self._kick()
@@ -147,7 +149,8 @@ class Link:
         try:
             while self.inbox and not self.conn.closed:
                 chunk = self.inbox.popleft()
-                if self.inbox_blocked and len(self.inbox) <= INBOX_LOW:
+                self.inbox_bytes -= len(chunk[0] or b"")
+                if self.inbox_blocked and self.inbox_bytes <= INBOX_LOW:
                     self.inbox_blocked = False
                     self._update_reading()
                 await self._push(0, chunk)

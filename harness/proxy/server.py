@@ -18,8 +18,6 @@ from harness.proxy.toxics import parse_toxic, parse_update
 
 log = logging.getLogger("harness.proxy")
 
-VERSION = "2.12.0"  # the Toxiproxy API version we speak
-
 
 def _proxy_fields(body: object, where: str = "") -> tuple[str, str, str, bool]:
     """(name, listen, upstream, enabled) from a create/populate entry, checked."""
@@ -151,15 +149,12 @@ class ProxyServer:
             if (listen, upstream) != (proxy.listen, proxy.upstream):
                 proxy.stop()
                 proxy.listen, proxy.upstream = listen, upstream
-            if enabled and not proxy.enabled:
-                try:
+            try:
+                if enabled and not proxy.enabled:
                     await proxy.start()
-                finally:
-                    log.info("proxy %s updated %s", name, proxy.describe())
-            elif not enabled and proxy.enabled:
-                proxy.stop()
-                log.info("proxy %s updated %s", name, proxy.describe())
-            else:
+                elif not enabled and proxy.enabled:
+                    proxy.stop()
+            finally:
                 log.info("proxy %s updated %s", name, proxy.describe())
             return proxy
 

@@ -10,6 +10,7 @@ import struct
 import threading
 import time
 
+import pytest
 import redis.asyncio
 
 from harness.proxy import EmbeddedProxy
@@ -177,3 +178,28 @@ def test_clients_leaving_mid_transfer_do_not_leak(redis_proxy: RedisProxy, proxy
     assert wait_for(lambda: open_fds() == fds_before), (open_fds(), fds_before)
     redis_proxy.remove_toxic("bandwidth_downstream")
     assert len(redis_proxy.client().get("huge")) == 1_000_000
+
+
+@pytest.mark.parametrize("toxic", [None, {"type": "latency", "attributes": {"latency": 5}}])
+def test_slow_reader_gets_every_byte(redis_proxy: RedisProxy, toxic: dict | None) -> None:
+    """Back-pressure: the proxy stops reading Redis while the client does not read, then resumes."""
+    value = os.urandom(10_000_000)  # more than the kernel buffers hold (tcp_wmem max 4 MB)
+    redis_proxy.redis.client().set("bulk", value)
+    if toxic:
+        redis_proxy.add_toxic(**toxic)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)  # so the kernel cannot absorb it all
+    sock.settimeout(10)
+    sock.connect((redis_proxy.host, redis_proxy.port))
+    sock.sendall(resp("AUTH", redis_proxy.redis.password) + resp("GET", "bulk"))
+    assert sock.recv(5) == b"+OK\r\n"
+    time.sleep(0.5)  # the client reads nothing for a while
+    expected = b"$%d\r\n%s\r\n" % (len(value), value)
+    got = b""
+    while len(got) < len(expected):
+        chunk = sock.recv(1 << 20)
+        assert chunk, "closed early"
+        got += chunk
+    assert got == expected
+    sock.sendall(resp("PING"))
+    assert sock.recv(100) == b"+PONG\r\n"  # reading resumed: the link still works
