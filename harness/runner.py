@@ -161,9 +161,11 @@ class Run:
                 error = f"interrupted by {exc}"
                 exit_code = 128 + exc.signum
             except Exception as exc:  # the stack or the load failed: report, clean up
+                from harness.experiment import ProxySetupError
                 from harness.stack.embedded import StackError
 
-                error = str(exc) if isinstance(exc, StackError | FileNotFoundError) else (
+                clear = StackError | ProxySetupError | FileNotFoundError
+                error = str(exc) if isinstance(exc, clear) else (
                     f"{type(exc).__name__}: {exc}")
                 (self.dir / "logs" / "runner-error.log").write_text(traceback.format_exc())
                 exit_code = EXIT_BAD_INPUT
@@ -184,6 +186,7 @@ class Run:
         return RunOutcome(self.dir, status, exit_code, error)
 
     def _run(self) -> str:
+        from harness.experiment import prepare_proxies
         from harness.faults import FaultClient, FaultSchedule, Rollback
 
         exp = self.experiment
@@ -198,6 +201,7 @@ class Run:
         self.writer.write_experiment(None, resolved)
 
         client = FaultClient(self.stack.toxiproxy_url)
+        prepare_proxies(exp, client)  # the experiment's own proxies (all of them, external)
         self.rollback = Rollback(client)
         self.schedule = FaultSchedule(exp, client, self.rollback, self.writer.emit,
                                       self.stack.actions())
@@ -409,6 +413,7 @@ def judge(results_dir: Path) -> tuple[list[Any], bool | None]:
 
 def run_experiment(path: str | Path, *, out_dir: str | Path = "results",
                    time_scale: float | None = None, workers: int | None = None,
+                   target_file: str | Path | None = None,
                    progress: Progress | None = None) -> RunOutcome:
     """Run one experiment file; exit codes: 0 passed, 1 an invariant failed, 2 halted,
     3 bad input or the stack failed, 128+N stopped by signal N."""
@@ -416,7 +421,7 @@ def run_experiment(path: str | Path, *, out_dir: str | Path = "results",
 
     progress = progress or Progress()
     try:
-        experiment = load_experiment(path, time_scale=time_scale)
+        experiment = load_experiment(path, time_scale=time_scale, target_file=target_file)
     except (ExperimentError, OSError) as exc:
         print(f"stampede run: {exc}", file=sys.stderr)
         return RunOutcome(None, "failed", EXIT_BAD_INPUT, str(exc))

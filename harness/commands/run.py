@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="multiply every time in the file (0.25: a 2-minute run in 30 s)")
     run.add_argument("--workers", type=int, default=None,
                      help="local Locust worker processes (default: load.workers of the file)")
+    run.add_argument("--target", default=None, metavar="FILE",
+                     help="target file whose target, proxies and allowed_hosts replace the "
+                          "experiment's (same experiment against compose or staging)")
     run.set_defaults(func=_run)
 
     up = subparsers.add_parser(
@@ -51,7 +54,7 @@ def _run(args: argparse.Namespace) -> int:
         print("stampede run: --time-scale must be positive, e.g. 0.25", file=sys.stderr)
         return 3
     outcome = run_experiment(args.file, out_dir=args.out, time_scale=args.time_scale,
-                             workers=args.workers)
+                             workers=args.workers, target_file=args.target)
     return outcome.exit_code
 
 
