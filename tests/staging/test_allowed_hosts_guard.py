@@ -1,0 +1,98 @@
+"""allowed_hosts is enforced before any traffic: `stampede run` on a file that names a
+non-loopback host exits 3, says which file, field and fix, and never tries to connect.
+
+The child Python gets tests/staging/connect_guard.py as its sitecustomize, which records
+(and blocks) every non-loopback lookup or connect. The guard is first shown to catch one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+GUARD = Path(__file__).with_name("connect_guard.py")
+ROOT = Path(__file__).resolve().parents[2]
+
+STAGING = """\
+name: staging_run
+target:
+  kind: external
+  base_url: http://192.0.2.10:8000                  # TEST-NET-1: documentation only
+  toxiproxy_url: http://toxiproxy.staging.example:8474
+load:
+  users: 2
+  duration: 10s
+proxies:
+  redis: {expect: true}
+faults:
+  - {at: 2s, for: 2s, proxy: redis, type: latency, attributes: {latency: 300}}
+"""
+
+
+@pytest.fixture
+def guarded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every Python started from here on loads the guard; returns its log file."""
+    site = tmp_path / "guard"
+    site.mkdir()
+    shutil.copy(GUARD, site / "sitecustomize.py")
+    log = tmp_path / "connects.log"
+    log.write_text("")
+    monkeypatch.setenv("PYTHONPATH", f"{site}:{ROOT}")
+    monkeypatch.setenv("STAMPEDE_CONNECT_LOG", str(log))
+    return log
+
+
+def test_the_guard_sees_and_blocks_a_non_loopback_connect(guarded: Path) -> None:
+    """The other side of the test below: an attempt does land in the log (and is blocked)."""
+    code = (
+        "import socket, requests\n"
+        "srv = socket.create_server(('127.0.0.1', 0)); port = srv.getsockname()[1]\n"
+        "socket.create_connection(('127.0.0.1', port), timeout=2).close()\n"
+        "try:\n"
+        "    requests.get('http://192.0.2.10:8000/', timeout=0.5)\n"
+        "except requests.ConnectionError as exc:\n"
+        "    print('blocked' if 'test guard' in str(exc) else exc)\n"
+        "try:\n"
+        "    socket.socket().connect(('192.0.2.10', 6379))\n"
+        "except OSError as exc:\n"
+        "    print('blocked' if 'test guard' in str(exc) else exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.split() == ["blocked", "blocked"], (
+        out.stdout + out.stderr)
+    attempts = [line.split()[1:] for line in guarded.read_text().splitlines()]
+    assert attempts == [["resolve", "192.0.2.10"], ["connect", "192.0.2.10"]]  # not loopback
+
+
+def test_run_refuses_a_non_loopback_target_before_any_connection(
+    tmp_path: Path, guarded: Path
+) -> None:
+    experiment = tmp_path / "staging.yaml"
+    experiment.write_text(STAGING)
+    out = tmp_path / "results"
+    env = dict(os.environ, STAMPEDE_STATE_DIR=str(tmp_path / "state"))
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", str(experiment), "--out",
+                             str(out)], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    children: set[int] = set()
+    deadline = time.monotonic() + 90
+    while proc.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            children |= {c.pid for c in psutil.Process(proc.pid).children(recursive=True)}
+        time.sleep(0.05)
+    output, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 3, output
+    assert (f'{experiment}:4: target.base_url: host "192.0.2.10" is not a loopback address and '
+            "not in allowed_hosts; add `allowed_hosts: [192.0.2.10]`") in output
+    assert f"{experiment}:5: target.toxiproxy_url: host \"toxiproxy.staging.example\"" in output
+    assert guarded.read_text() == ""  # no lookup, no connect: nothing left this machine
+    assert children == set()  # no child process either (none seen while it ran)
+    assert not out.exists() or not any(out.iterdir())
