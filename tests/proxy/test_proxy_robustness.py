@@ -203,3 +203,25 @@ def test_slow_reader_gets_every_byte(redis_proxy: RedisProxy, toxic: dict | None
     assert got == expected
     sock.sendall(resp("PING"))
     assert sock.recv(100) == b"+PONG\r\n"  # reading resumed: the link still works
+
+
+def test_removing_the_last_toxic_returns_links_to_the_fast_path(redis_proxy: RedisProxy, proxy_server: EmbeddedProxy) -> None:
+    client = redis_proxy.client()
+    client.ping()
+
+    def links() -> list[tuple[int, bool]]:
+        async def look() -> list[tuple[int, bool]]:
+            conns = proxy_server.server.proxies["redis"].connections
+            return [(len(link.stages), link.pump is None) for conn in conns for link in conn.links.values()]
+
+        return proxy_server.call(look)
+
+    assert links() == [(0, True), (0, True)]
+    redis_proxy.add_toxic(type="latency", attributes={"latency": 1})
+    redis_proxy.add_toxic(type="slicer", stream="upstream", attributes={"average_size": 3})
+    assert client.ping()
+    assert links() == [(1, True), (1, True)]  # the open connection got both toxics at once
+    redis_proxy.remove_toxic("latency_downstream")
+    redis_proxy.remove_toxic("slicer_upstream")
+    assert client.ping()
+    assert links() == [(0, True), (0, True)]
