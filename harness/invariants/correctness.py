@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from harness.invariants.verdict import Verdict, count, fmt, outcome
 from harness.load.checks import OWNERSHIP_CHECKED, SESSION_PROBED
 from harness.results.run_result import RunResult, parse_duration
@@ -67,26 +69,49 @@ def no_data_loss(result: RunResult, p: dict[str, Any]) -> Verdict:
 
 
 def rate_limit_holds(result: RunResult, p: dict[str, Any]) -> Verdict:
-    """Grants per client key per limiter window, windows aligned to Unix time (as limiters are)."""
+    """Most grants one client got in one limiter window, against limit x slack.
+
+    `limiter: sliding` (the reference shop's) checks every run of `per` whole seconds;
+    `fixed` checks windows aligned to Unix time, as fixed-window limiters count them (a
+    sliding check would see up to twice the limit across their window edges).
+    """
     w = result.window(p["window"])
     per = parse_duration(p["per"])
     bound = float(p["limit"]) * float(p["slack"])
-    epoch = result.started_at or 0.0
-    grants: dict[tuple[str, int], int] = {}
+    where = f"{w.name} ({w.start:.1f}s-{w.end:.1f}s)"
+    by_key: dict[str, dict[int, int]] = {}
     for t, key, n in result.counter_records(p["counter"]):
         if w.contains(t + 0.5):
-            slot = math.floor((epoch + t + 0.5) / per)
-            grants[(key, slot)] = grants.get((key, slot), 0) + n
-    where = f"{w.name} ({w.start:.1f}s-{w.end:.1f}s)"
-    if not grants or not sum(grants.values()):
+            seconds = by_key.setdefault(key, {})
+            seconds[t] = seconds.get(t, 0) + n
+    if not any(sum(s.values()) for s in by_key.values()):
         return outcome(False, None, bound, "grants", w.label(),
                        f"no grants counted ({p['counter']}) in {where}: nothing to judge")
-    (key, slot), worst = max(grants.items(), key=lambda item: item[1])
-    clients = len({k for k, _ in grants})
-    slot_t = slot * per - epoch
+    worst, worst_key, worst_t = -1, "", 0.0
+    for key, seconds in by_key.items():
+        if p["limiter"] == "fixed":
+            epoch = result.started_at or 0.0
+            slots: dict[int, int] = {}
+            for t, n in seconds.items():
+                slot = math.floor((epoch + t + 0.5) / per)
+                slots[slot] = slots.get(slot, 0) + n
+            slot, most = max(slots.items(), key=lambda item: item[1])
+            start = slot * per - epoch
+        else:
+            first, last = min(seconds), max(seconds)
+            counts = np.zeros(last - first + 1, dtype=np.int64)
+            for t, n in seconds.items():
+                counts[t - first] = n
+            span = max(1, round(per))
+            cum = np.concatenate([[0], np.cumsum(counts)])
+            sums = cum[span:] - cum[:-span] if len(counts) >= span else cum[-1:]
+            i = int(np.argmax(sums))
+            most, start = int(sums[i]), float(first + i)
+        if most > worst:
+            worst, worst_key, worst_t = most, key, start
     passed = worst <= bound
     verb = "within" if passed else "exceeds"
     return outcome(passed, worst, bound, "grants", w.label(),
-                   f"client {key or '(none)'} got {worst:,} grants in the {fmt(per, 's')} window at "
-                   f"{slot_t:.1f}s ({clients} clients, {where}), {verb} limit "
-                   f"{fmt(float(p['limit']))} x slack {fmt(float(p['slack']))} = {fmt(bound)}")
+                   f"client {worst_key or '(none)'} got {worst:,} grants in the {fmt(per, 's')} "
+                   f"{p['limiter']} window from {worst_t:.1f}s ({len(by_key)} clients, {where}), "
+                   f"{verb} limit {fmt(float(p['limit']))} x slack {fmt(float(p['slack']))} = {fmt(bound)}")

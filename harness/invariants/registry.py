@@ -58,7 +58,8 @@ INVARIANTS: dict[str, Invariant] = {inv.name: inv for inv in (
             "acknowledged writes missing from the database = 0 with >= 1 checked"),
     _define("rate_limit_holds", correctness.rate_limit_holds,
             "grants per client per limiter window <= limit x slack", ("window",),
-            limit=100, per="10s", slack=1.0, counter="rate_limit_granted", window="all"),
+            limit=100, per="10s", slack=1.0, limiter="sliding", counter="rate_limit_granted",
+            window="all"),
     _define("backend_protected", cache.backend_protected,
             "database queries/s (max or mean of scrape intervals) in the window <= max_qps",
             ("window",), window="all", max_qps=REQUIRED, query=None, stat="max", margin=0),
@@ -77,7 +78,8 @@ _DURATIONS = {"within", "settle", "rolling", "stable", "per", "margin"}
 _WINDOWS = {"window", "baseline"}
 _NUMBERS = {"max", "min", "max_ms", "max_qps", "quantile", "slack", "limit",
             "error_tolerance", "p99_factor", "p99_slack_ms"}
-_CHOICES = {"stat": ("max", "mean"), "source": ("auto", "target", "redis")}
+_CHOICES = {"stat": ("max", "mean"), "source": ("auto", "target", "redis"),
+            "limiter": ("sliding", "fixed")}
 
 
 def _suggest(word: str, options: list[str]) -> str:

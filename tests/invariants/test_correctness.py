@@ -55,20 +55,33 @@ def test_no_data_loss(tmp_path) -> None:
         assert not v.passed and words in v.reason
 
 
-def test_rate_limit_holds_per_client_and_limiter_window(tmp_path) -> None:
+def test_rate_limit_holds_fixed_windows_aligned_to_unix_time(tmp_path) -> None:
     # STARTED_AT is a multiple of 10, so run second s falls in limiter window s // 10
     assert STARTED_AT % 10 == 0
     b = ResultsBuilder(tmp_path)
     for t in range(0, 60):
         b.counter(t, "rate_limit_granted", 10, key="client-1")
         b.counter(t, "rate_limit_granted", 5, key="client-2")
-    v = judged(b.write(), "rate_limit_holds", limit=100, per="10s")
+    v = judged(b.write(), "rate_limit_holds", limit=100, per="10s", limiter="fixed")
     assert v.passed and v.measured == 100
     b.counter(25, "rate_limit_granted", 30, key="client-2")  # 50 + 30 = 80: fine
     b.counter(27, "rate_limit_granted", 50, key="client-1")  # 100 + 50 = 150
-    v = judged(b.write(), "rate_limit_holds", limit=100, per="10s", slack=1.2)
+    v = judged(b.write(), "rate_limit_holds", limit=100, per="10s", slack=1.2, limiter="fixed")
     assert not v.passed and v.measured == 150 and v.bound == 120
-    assert v.reason.startswith("client client-1 got 150 grants in the 10.0 s window at 20.0s")
+    assert v.reason.startswith("client client-1 got 150 grants in the 10.0 s fixed window from 20.0s")
     assert "exceeds limit 100 x slack 1.2 = 120" in v.reason
     empty = judged(ResultsBuilder(tmp_path / "e").write(), "rate_limit_holds")
     assert not empty.passed and "no grants counted" in empty.reason
+
+
+def test_rate_limit_holds_sliding_catches_a_burst_across_window_edges(tmp_path) -> None:
+    b = ResultsBuilder(tmp_path)
+    b.counter(8, "rate_limit_granted", 90, key="client-1")   # end of one fixed window
+    b.counter(11, "rate_limit_granted", 90, key="client-1")  # start of the next
+    b.counter(40, "rate_limit_granted", 100, key="client-2")
+    path = b.write()
+    fixed = judged(path, "rate_limit_holds", limit=100, per="10s", limiter="fixed")
+    assert fixed.passed and fixed.measured == 100
+    sliding = judged(path, "rate_limit_holds", limit=100, per="10s")
+    assert not sliding.passed and sliding.measured == 180
+    assert "client client-1 got 180 grants in the 10.0 s sliding window from 8.0s" in sliding.reason
