@@ -168,6 +168,9 @@ def judge(result: RunResult, entry: dict[str, Any], id: str | None = None) -> Ve
         verdict = INVARIANTS[name].judge(result, params_of(entry))
     except ValueError as exc:
         verdict = outcome(False, None, None, "", "-", f"cannot judge: {exc}")
+    except (KeyError, TypeError, IndexError) as exc:  # a malformed folder: fail this one, judge the rest
+        verdict = outcome(False, None, None, "", "-",
+                          f"cannot judge: malformed results ({type(exc).__name__}: {exc})")
     return replace(verdict, invariant=name, id=vid)
 
 

@@ -98,3 +98,14 @@ def test_print_verdicts_table(tmp_path) -> None:
     assert "bounded_error_rate[steady]" in text and "FAIL" in text and "pass" in text
     assert "error rate 10.0% in during:redis-outage" in text
     assert "1 passed, 2 failed" in text
+
+
+def test_a_malformed_folder_fails_one_verdict_not_the_run(tmp_path) -> None:
+    path = folder(tmp_path)
+    data = json.loads((path / "experiment.json").read_text())
+    data["steady_state"] = {"begin": 5}  # no start/end
+    (path / "experiment.json").write_text(json.dumps(data))
+    verdicts = judge_results(path)
+    assert [v.passed for v in verdicts] == [False, False, False]
+    assert "cannot judge: malformed results (KeyError" in verdicts[0].reason
+    assert verdicts[1].reason.startswith("error rate 10.0% in during:redis-outage")
