@@ -51,7 +51,8 @@ def test_rate_limit_holds_with_redis(make_shop):
     statuses = {status for _, _, status in events}
     assert statuses == {200, 429}
     assert granted_in_any_window(events, 1.0) <= 20
-    assert sum(1 for *_, status in events if status == 200) >= 25  # a new window grants again
+    time.sleep(1.1)  # the window slid past every grant: granted again
+    assert shop.get("/products/1", headers={"X-Client-Id": "client-a"}).status_code == 200
     assert shop.get("/products/1", headers={"X-Client-Id": "client-b"}).status_code == 200
     assert shop.get("/products/1", headers={"X-Client-Id": "bad id!"}).status_code == 400
 
