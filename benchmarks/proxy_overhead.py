@@ -204,17 +204,22 @@ def measure(args, redis_server: RedisServer, proxy, proxy_port: int, bare: subpr
           f"{args.conns} connections, 1 GET in flight each, {len(VALUE)}-byte value")
 
     rates: dict[str, list[float]] = {"direct": [], "proxy": [], "bare": []}
+    cpu_per_get: dict[str, list[float]] = {"proxy": [], "bare": []}  # robust to CPU starvation
     ports = {"direct": redis_server.port, "proxy": proxy_port, "bare": bare_port}
     for number in range(1, args.rounds + 1):
         for label, port in ports.items():
             rate, cpu = throughput(port, args.conns, args.procs, args.seconds, watch)
             rates[label].append(rate)
+            if label in cpu_per_get:
+                cpu_per_get[label].append(cpu[1 if label == "proxy" else 2] / 100 / rate * 1e6)
             print(f"round {number} {label:6s}: {rate:9.0f} GET/s   CPU% redis {cpu[0]:5.1f}  "
                   f"proxy {cpu[1]:5.1f}  bare {cpu[2]:5.1f}  generator {cpu[3]:5.1f}")
     ratio = sum(rates["proxy"]) / sum(rates["direct"])
     print(f"throughput through proxy / direct at {args.conns} connections: {ratio:.2f}  (goal >= 0.5)")
     print(f"  for scale: a bare 20-line uvloop forwarder / direct: {sum(rates['bare']) / sum(rates['direct']):.2f}; "
           f"proxy / bare forwarder: {sum(rates['proxy']) / sum(rates['bare']):.2f}")
+    print(f"  forwarding CPU per GET (median of rounds): proxy {statistics.median(cpu_per_get['proxy']):.1f} us, "
+          f"bare forwarder {statistics.median(cpu_per_get['bare']):.1f} us")
 
     direct_rtt, proxied_rtt = [], []
     for _ in range(args.rounds):
