@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 OWNERSHIP_CHECKED = "ownership_checked"
 SESSION_PROBED = "session_probed"
+RATE_LIMIT_GRANTED = "rate_limit_granted"
+RATE_LIMIT_DENIED = "rate_limit_denied"
 
 
 class CheckSink(Protocol):
@@ -89,3 +91,18 @@ def expect_refused(status: int, *, endpoint: str, session: str = "revoked") -> b
 def record_write(kind: str, write_id: str, **fields: Any) -> None:
     """An acknowledged write (2xx) the source of truth must hold after the run."""
     _sink.event("writes", {"ts": time.time(), "kind": kind, "id": str(write_id), **fields})
+
+
+def record_rate_limit(status: int, client_id: str) -> bool:
+    """Count one request of a rate-limited client: 2xx granted, 429 denied, per client id.
+
+    The "rate limit holds" invariant compares grants per window with the limit. Returns
+    whether the status was one of those two (anything else is an error, counted as neither).
+    """
+    if 200 <= status < 300:
+        count(RATE_LIMIT_GRANTED, client_id)
+        return True
+    if status == 429:
+        count(RATE_LIMIT_DENIED, client_id)
+        return True
+    return False

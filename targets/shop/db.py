@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,7 +12,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from targets.shop.breaker import CircuitBreaker
-from targets.shop.config import Settings
+from targets.shop.config import Settings, redact
 from targets.shop.metrics import Metrics
 
 log = logging.getLogger("targets.shop")
@@ -52,6 +53,40 @@ SEED = (
 )
 
 
+class DatabaseSetupError(Exception):
+    """The database cannot be prepared; the message says what to fix."""
+
+
+def prepare_database(settings: Settings, deadline: float = 30.0) -> None:
+    """Create tables and seed rows if missing, before the server starts (blocking, retried while
+    the database is still coming up; a missing database or a refused login fails at once)."""
+    params = {"users": settings.seed_users, "products": settings.seed_products}
+    end = time.monotonic() + deadline
+    while True:
+        try:
+            with psycopg.connect(settings.database_url, connect_timeout=2) as conn, conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                conn.execute(SCHEMA)
+                for statement in SEED:
+                    conn.execute(statement, params)
+            return
+        except psycopg.OperationalError as exc:
+            message = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            if "does not exist" in message:
+                raise DatabaseSetupError(
+                    f"--database-url {redact(settings.database_url)}: {message}; create the database "
+                    f"first (the shop creates its tables, not the database)") from None
+            if "authentication failed" in message or "no password" in message:
+                raise DatabaseSetupError(
+                    f"--database-url {redact(settings.database_url)}: {message}; fix the user or password") from None
+            if time.monotonic() > end:
+                raise DatabaseSetupError(
+                    f"--database-url {redact(settings.database_url)}: not reachable for {deadline:.0f}s "
+                    f"({message}); is PostgreSQL running there?") from None
+            log.warning("database not ready (%s); retrying", message)
+            time.sleep(0.5)
+
+
 class DatabaseUnavailable(Exception):
     """The database failed, timed out, or its breaker is open."""
 
@@ -86,28 +121,6 @@ class Database:
 
     async def close(self) -> None:
         await self.pool.close()
-
-    async def init_schema(self, deadline: float = 30.0) -> None:
-        """Create tables and seed rows if missing; retried until the database answers or `deadline`."""
-        loop = asyncio.get_running_loop()
-        end = loop.time() + deadline
-        params = {"users": self.settings.seed_users, "products": self.settings.seed_products}
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    self.settings.database_url, connect_timeout=2
-                ) as conn, conn.transaction():
-                    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-                    await conn.execute(SCHEMA)
-                    for statement in SEED:
-                        await conn.execute(statement, params)
-                self.metrics.db_queries.labels("schema").inc()
-                return
-            except psycopg.OperationalError as exc:
-                if loop.time() > end:
-                    raise
-                log.warning("database not ready (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(0.5)
 
     @asynccontextmanager
     async def connection(self, query: str) -> AsyncIterator[psycopg.AsyncConnection]:

@@ -16,7 +16,6 @@ DB_QUERIES = (
     "posts",            # post contents missing from the post cache (one batch)
     "order_insert",     # one order row
     "login",            # password check
-    "schema",           # start-up schema and seed
 )
 
 

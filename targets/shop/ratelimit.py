@@ -69,6 +69,8 @@ class RateLimiter:
         if self.fail_open:
             return Decision(True, self.limit, self.limit, 0.0, "open")
         now = time.monotonic()
+        if len(self.local) > 10_000 and client_id not in self.local:
+            self.local.clear()  # bounded memory: forgetting every client only errs towards granting
         stamps = self.local.setdefault(client_id, deque())
         while stamps and stamps[0] <= now - self.window:
             stamps.popleft()

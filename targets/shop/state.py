@@ -52,7 +52,6 @@ class Shop:
         self.metrics.cache_requests.labels(result).inc()
 
     async def start(self) -> None:
-        await self.db.init_schema()
         await self.db.open()
         await self.cache.warm_up()
         self.monitor = LatencyMonitor(self.settings.redis_url, self.redis_breaker,

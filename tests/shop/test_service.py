@@ -56,6 +56,14 @@ def test_env_fallbacks_and_missing_urls():
     assert done.returncode == 2 and "unknown flaw bogus" in done.stderr
 
 
+def test_missing_database_is_a_clear_error(postgres_server, tmp_path):
+    done = run_cli("--redis-url", "redis://127.0.0.1:1/0",
+                   "--database-url", postgres_server.url("no_such_database"))
+    assert done.returncode == 1
+    assert 'database "no_such_database" does not exist' in done.stderr
+    assert "create the database first" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_starts_degraded_without_redis(postgres_server, shop_database, tmp_path):
     dead_redis = free_port()
     proc, port = start_shop(["--redis-url", f"redis://:secret-pw@{LOOPBACK}:{dead_redis}/0",
