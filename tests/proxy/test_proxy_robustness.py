@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import random
 import socket
@@ -19,6 +20,8 @@ from .conftest import RedisProxy, resp
 
 
 def open_fds() -> int:
+    """Open file descriptors of this process (the embedded proxy's sockets are among them)."""
+    gc.collect()  # sockets dropped by earlier tests close now, not in the middle of a count
     return len(os.listdir("/proc/self/fd"))
 
 
@@ -151,7 +154,7 @@ def test_deleting_a_proxy_leaves_no_sockets_or_tasks(redis_proxy: RedisProxy, pr
             pass
         sock.close()
     assert wait_for(lambda: proxy_state(proxy_server)[1] == tasks_before), proxy_state(proxy_server)
-    assert wait_for(lambda: open_fds() == fds_before), (open_fds(), fds_before)
+    assert wait_for(lambda: open_fds() <= fds_before), (open_fds(), fds_before)
 
 
 def test_clients_leaving_mid_transfer_do_not_leak(redis_proxy: RedisProxy, proxy_server: EmbeddedProxy) -> None:
@@ -175,7 +178,7 @@ def test_clients_leaving_mid_transfer_do_not_leak(redis_proxy: RedisProxy, proxy
     leave_early(10, abort=True)
 
     assert wait_for(lambda: proxy_state(proxy_server) == (0, tasks_before)), proxy_state(proxy_server)
-    assert wait_for(lambda: open_fds() == fds_before), (open_fds(), fds_before)
+    assert wait_for(lambda: open_fds() <= fds_before), (open_fds(), fds_before)
     redis_proxy.remove_toxic("bandwidth_downstream")
     assert len(redis_proxy.client().get("huge")) == 1_000_000
 
