@@ -72,15 +72,12 @@ def test_the_guard_sees_and_blocks_a_non_loopback_connect(guarded: Path) -> None
     assert attempts == [["resolve", "192.0.2.10"], ["connect", "192.0.2.10"]]  # not loopback
 
 
-def test_run_refuses_a_non_loopback_target_before_any_connection(
-    tmp_path: Path, guarded: Path
-) -> None:
-    experiment = tmp_path / "staging.yaml"
-    experiment.write_text(STAGING)
+def run_guarded(tmp_path: Path, args: list[str]) -> tuple[int, str, set[int], Path]:
+    """`stampede run ARGS --out DIR`: (exit status, output, child pids ever seen, DIR)."""
     out = tmp_path / "results"
     env = dict(os.environ, STAMPEDE_STATE_DIR=str(tmp_path / "state"))
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", str(experiment), "--out",
-                             str(out)], cwd=ROOT, env=env, text=True,
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", *args, "--out", str(out)],
+                            cwd=ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     children: set[int] = set()
     deadline = time.monotonic() + 90
@@ -89,10 +86,35 @@ def test_run_refuses_a_non_loopback_target_before_any_connection(
             children |= {c.pid for c in psutil.Process(proc.pid).children(recursive=True)}
         time.sleep(0.05)
     output, _ = proc.communicate(timeout=10)
-    assert proc.returncode == 3, output
+    return proc.returncode, output, children, out
+
+
+def test_run_refuses_a_non_loopback_target_before_any_connection(
+    tmp_path: Path, guarded: Path
+) -> None:
+    experiment = tmp_path / "staging.yaml"
+    experiment.write_text(STAGING)
+    code, output, children, out = run_guarded(tmp_path, [str(experiment)])
+    assert code == 3, output
     assert (f'{experiment}:4: target.base_url: host "192.0.2.10" is not a loopback address and '
             "not in allowed_hosts; add `allowed_hosts: [192.0.2.10]`") in output
     assert f"{experiment}:5: target.toxiproxy_url: host \"toxiproxy.staging.example\"" in output
     assert guarded.read_text() == ""  # no lookup, no connect: nothing left this machine
     assert children == set()  # no child process either (none seen while it ran)
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_run_refuses_a_target_file_naming_an_unlisted_host(tmp_path: Path, guarded: Path) -> None:
+    """The default game day with a staging target file that forgot allowed_hosts."""
+    target = tmp_path / "staging-target.yaml"
+    target.write_text("target:\n  kind: external\n  base_url: http://10.0.0.1:8000\n"
+                      "  toxiproxy_url: http://10.0.0.1:8474\n"
+                      "proxies:\n  redis: {expect: true}\n  db: {expect: true}\n")
+    code, output, children, out = run_guarded(
+        tmp_path, [str(ROOT / "experiments" / "default.yaml"), "--target", str(target)])
+    assert code == 3, output
+    assert (f'{target}:3: target.base_url: host "10.0.0.1" is not a loopback address and not '
+            "in allowed_hosts; add `allowed_hosts: [10.0.0.1]`") in output
+    assert f"{target}:4: target.toxiproxy_url" in output
+    assert guarded.read_text() == "" and children == set()
     assert not out.exists() or not any(out.iterdir())
