@@ -71,9 +71,13 @@ class Stage:
             timer.cancel()
             self._waiter = None
 
-    async def sleep_until(self, deadline: float) -> None:
-        """Sleep until time.monotonic() reaches `deadline`, never less (loop timers round)."""
-        while not self.removed and (remaining := deadline - time.monotonic()) > 0:
+    async def sleep_until(self, deadline: Callable[[], float]) -> None:
+        """Sleep until time.monotonic() reaches `deadline()`, never less (loop timers round).
+
+        The deadline is asked again after each wake-up, so an update of the toxic's
+        attributes (which wakes us) applies to the chunk being held.
+        """
+        while not self.removed and (remaining := deadline() - time.monotonic()) > 0:
             await self.sleep(remaining)
 
     def remove(self) -> None:
@@ -86,6 +90,8 @@ class Stage:
     def update(self) -> None:
         """New attributes or toxicity: draw again, as the real server restarts the toxic."""
         self.active = random.random() < self.toxic.toxicity
+        if self._waiter is not None:
+            _wake(self._waiter)
 
     def stop(self) -> None:
         """The link is going away: cancel timers."""
@@ -94,9 +100,10 @@ class Stage:
 class Latency(Stage):
     async def run(self, chunk: Chunk, emit: Emit) -> None:
         if chunk[0] is not None:
-            jitter = self.attrs["jitter"]
-            delay = self.attrs["latency"] + (random.uniform(-jitter, jitter) if jitter else 0)
-            await self.sleep_until(chunk[1] + delay / 1000)
+            jitter = random.uniform(-1, 1)  # drawn once per chunk, scaled by the current jitter
+            await self.sleep_until(
+                lambda: chunk[1] + (self.attrs["latency"] + jitter * self.attrs["jitter"]) / 1000
+            )
         await emit(chunk)
 
 
@@ -117,14 +124,14 @@ class Bandwidth(Stage):
         for start in range(0, len(data), piece_size):
             piece = data[start : start + piece_size]
             self.next_free = max(self.next_free, time.monotonic()) + len(piece) / rate
-            await self.sleep_until(self.next_free)
+            await self.sleep_until(lambda: self.next_free)
             await emit((piece, chunk[1]))
 
 
 class SlowClose(Stage):
     async def run(self, chunk: Chunk, emit: Emit) -> None:
         if chunk[0] is None:
-            await self.sleep_until(time.monotonic() + self.attrs["delay"] / 1000)
+            await self.sleep_until(lambda: chunk[1] + self.attrs["delay"] / 1000)
         await emit(chunk)
 
 

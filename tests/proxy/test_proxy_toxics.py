@@ -186,3 +186,16 @@ def test_upstream_unreachable_accepts_then_closes(api, redis_server) -> None:
     host, port = listen.rsplit(":", 1)
     sock = socket.create_connection((host, int(port)), timeout=10)  # accepted, not refused
     assert read_until_closed(sock) == b""
+
+
+def test_updating_latency_applies_to_a_held_reply(redis_proxy: RedisProxy) -> None:
+    sock = redis_proxy.raw()
+    redis_proxy.add_toxic(type="latency", attributes={"latency": 5000})
+    start = time.perf_counter()
+    sock.sendall(resp("PING"))
+    time.sleep(0.2)
+    reply = redis_proxy.api("PATCH", "/proxies/redis/toxics/latency_downstream", json={"attributes": {"latency": 0}})
+    assert reply.status_code == 200
+    sock.settimeout(3)  # would time out if the reply still waited for the old 5 s
+    assert read_reply(sock) == b"+PONG\r\n"
+    assert time.perf_counter() - start >= 0.2
