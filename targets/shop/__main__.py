@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import sys
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
 from targets.shop.app import create_app
 from targets.shop.config import parse_settings
@@ -22,8 +24,10 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("targets.shop").error("cannot start: %s", exc)
         return 1
     app = create_app(settings)
+    log_config = copy.deepcopy(LOGGING_CONFIG)
+    log_config["handlers"]["access"]["stream"] = "ext://sys.stderr"  # every log line on stderr
     uvicorn.run(app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
-                workers=1, access_log=settings.access_log, log_level="info",
+                workers=1, access_log=settings.access_log, log_level="info", log_config=log_config,
                 timeout_graceful_shutdown=3)
     return 0
 

@@ -100,10 +100,12 @@ class Shop:
 def start_shop(args: list[str], log_path: Path, timeout: float = 30.0) -> tuple[subprocess.Popen, int]:
     port = free_port()
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
+    out = open(log_path.with_suffix(".stdout"), "ab")  # noqa: SIM115 - the shop logs to stderr only
     proc = subprocess.Popen(
         [sys.executable, "-m", "targets.shop", "--host", LOOPBACK, "--port", str(port), *args],
-        stdout=log, stderr=subprocess.STDOUT)
+        stdout=out, stderr=log)
     log.close()
+    out.close()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

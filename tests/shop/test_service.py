@@ -169,5 +169,6 @@ def test_logs_hold_no_secrets(make_shop, redis_server):
     shop.get("/me", headers=headers)
     log = shop.log()
     assert "ready on" in log and "GET /me" in log  # the access log is on, and still no secret
+    assert shop.log_path.with_suffix(".stdout").read_text() == ""  # everything went to stderr
     assert redis_server.password not in log
     assert token not in log and token.split(".")[1] not in log
