@@ -135,6 +135,7 @@ class Run:
         self.halt: str | None = None
         self._raise_on_signal = True
         self._signal: int | None = None
+        self.load_end_t: float | None = None
 
     # signals -------------------------------------------------------------------
     def _on_signal(self, signum: int, _frame: Any) -> None:
@@ -179,9 +180,11 @@ class Run:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
         self.tail.poll()
+        if status == "completed":  # the load ran its planned time (Locust's wind-down is not load)
+            self.load_end_t = self.experiment.duration
         self.writer.emit("run_end", status=status)
         self.writer.finish(status, requests=self.tail.requests, failures=self.tail.failures,
-                           halt_reason=self.halt, error=error)
+                           halt_reason=self.halt, error=error, duration=self.load_end_t)
         self.writer.close()
         return RunOutcome(self.dir, status, exit_code, error)
 
@@ -330,6 +333,8 @@ class Run:
     def _cleanup(self) -> None:
         """Every exit path: faults off first, then load, then the stack (reverse order)."""
         self.stop.set()
+        if self.writer.t0 is not None:
+            self.load_end_t = self.writer.now_t()
         self.progress.stop()
         steps = [
             ("fault schedule", self._join_schedule),

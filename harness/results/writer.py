@@ -139,11 +139,14 @@ class RunWriter:
         self.metrics.write(record)
 
     def finish(self, status: str, *, requests: int, failures: int,
-               halt_reason: str | None = None, error: str | None = None) -> dict[str, Any]:
+               halt_reason: str | None = None, error: str | None = None,
+               duration: float | None = None) -> dict[str, Any]:
+        """`duration`: run seconds the load ran (default: until now)."""
         ended = time.time()
+        if duration is None:
+            duration = ended - self.t0 if self.t0 else 0.0
         self.summary.update(
-            status=status, ended_at=ended,
-            duration=round(ended - self.t0, 3) if self.t0 else 0.0,
+            status=status, ended_at=ended, duration=round(duration, 3),
             requests=requests, failures=failures,
             halt_reason=halt_reason, error=mask_secrets(error),
         )
