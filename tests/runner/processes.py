@@ -30,9 +30,12 @@ class StampedeProcess:
 
     def __init__(self, args: list[str], state_dir: Path, cwd: Path | None = None) -> None:
         env = dict(os.environ, STAMPEDE_STATE_DIR=str(state_dir), PYTHONUNBUFFERED="1")
+        # its own process group, like a command started from a shell: a test can send a
+        # terminal's Ctrl-C (SIGINT to the whole group) without hitting pytest
         self.proc = subprocess.Popen([sys.executable, "-m", "harness", *args], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     cwd=cwd or Path(__file__).resolve().parents[2])
+                                     cwd=cwd or Path(__file__).resolve().parents[2],
+                                     process_group=0)
         self.seen: dict[int, float] = {}
         self._stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch, daemon=True)

@@ -17,13 +17,19 @@ from .processes import EXPERIMENTS, StampedeProcess, proxy_faults_left, wait_for
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_signal_mid_fault_rolls_back_and_stops_everything(signum: int, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("signum", "group"), [(signal.SIGINT, False), (signal.SIGTERM, False),
+                                              (signal.SIGINT, True)],
+                         ids=["SIGINT", "SIGTERM", "terminal-Ctrl-C"])
+def test_signal_mid_fault_rolls_back_and_stops_everything(signum: int, group: bool,
+                                                          tmp_path: Path) -> None:
     out, state = tmp_path / "out", tmp_path / "state"
     proc = StampedeProcess(["run", str(EXPERIMENTS / "long_fault.yaml"), "--out", str(out)], state)
     try:
         folder = wait_for_timeline(out, "fault_start")
-        proc.proc.send_signal(signum)
+        if group:  # what a terminal does: every process of the foreground group gets it
+            os.killpg(proc.proc.pid, signum)
+        else:
+            proc.proc.send_signal(signum)
         code, output = proc.wait(timeout=60)
         leftovers = proc.alive_descendants()
     finally:
@@ -37,7 +43,10 @@ def test_signal_mid_fault_rolls_back_and_stops_everything(signum: int, tmp_path:
     ends = [json.loads(line) for line in (folder / "timeline.jsonl").read_text().splitlines()
             if '"fault_end"' in line]
     assert {e["fault"] for e in ends} == {"redis-latency", "db-down"}
-    assert all(e.get("interrupted") for e in ends)
+    assert all(e.get("interrupted") and "error" not in e for e in ends), ends
+    assert "rollback failed" not in output
+    state_file = state / "active-faults.json"  # nothing left for a later cleanup
+    assert not state_file.exists() or json.loads(state_file.read_text())["runs"] == {}
     assert leftovers == []
 
 
