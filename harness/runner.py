@@ -109,12 +109,25 @@ def halt_reason(conditions: list[Any], tail: RequestTail, violations: int) -> st
     return None
 
 
-def count_lines(path: Path) -> int:
-    try:
-        with open(path, "rb") as f:
-            return sum(1 for _ in f)
-    except FileNotFoundError:
-        return 0
+class LineCount:
+    """Complete lines appended to a file so far, read incrementally (violations.jsonl)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.lines = 0
+
+    def poll(self) -> int:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return self.lines
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        self.lines += data.count(b"\n", 0, end)
+        return self.lines
 
 
 class Run:
@@ -299,6 +312,7 @@ class Run:
         exp = self.experiment
         phase = None
         lost: set[int] = set()
+        violations = LineCount(self.dir / "violations.jsonl")
         while not self.stop.wait(0.2):
             t = self.writer.now_t()
             self.tail.poll()
@@ -316,7 +330,7 @@ class Run:
             rps, err = (last[1], last[2] / last[1] if last[1] else 0.0) if last else (0, 0.0)
             self.progress.update(Status(t, exp.duration, phase, active, rps, err,
                                         self.tail.requests))
-            reason = halt_reason(exp.halt, self.tail, count_lines(self.dir / "violations.jsonl"))
+            reason = halt_reason(exp.halt, self.tail, violations.poll())
             if reason:
                 self.halt = reason
                 self.writer.emit("halt", reason=reason)

@@ -275,6 +275,13 @@ def install(environment: Any) -> None:
     else:
         events.test_start.add_listener(start_clock)
 
+    if isinstance(runner, MasterRunner):
+        def late_worker(client_id: str, **_: Any) -> None:
+            if recorder.t0 is not None:  # joined mid-run: give it the clock before its users
+                runner.send_message(MSG_T0, recorder.t0, client_id=client_id)
+
+        events.worker_connect.add_listener(late_worker)
+
     if appender is None:
         return
 
