@@ -6,8 +6,10 @@ here reads the same results folder.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,13 +30,26 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     proc = StampedeProcess(["run", str(EXPERIMENTS / "e2e.yaml"), "--out", str(out),
                             "--time-scale", "0.5"], state)
     try:
+        password = _redis_password(out)
         code, output = proc.wait(timeout=150)
     finally:
         leftovers = proc.alive_descendants()
         proc.kill_leftovers()
     folder = run_dir(out)
     yield {"code": code, "output": output, "dir": folder, "leftovers": leftovers,
-           "seen": proc.seen, "state": state}
+           "seen": proc.seen, "state": state, "password": password}
+
+
+def _redis_password(out: Path, timeout: float = 90) -> str:
+    """Read the run's Redis password from its 0600 file while the stack is up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for exp in out.glob("*/experiment.json"):
+            with contextlib.suppress(ValueError, KeyError, OSError):
+                stack = json.loads(exp.read_text())["stack"]
+                return Path(stack["redis_password_file"]).read_text().strip()
+        time.sleep(0.1)
+    raise AssertionError("the run never wrote its stack addresses")
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
@@ -98,3 +113,8 @@ def test_no_secret_in_clear(run: dict[str, Any]) -> None:
             path.read_text(errors="replace") if path.is_file() else "")
         assert not url_secret.search(text), (path, url_secret.search(text)[0])
     assert "redis://:***@" in (run["dir"] / "experiment.json").read_text()
+    assert len(run["password"]) >= 16
+    for path in run["dir"].rglob("*"):
+        if path.is_file():
+            assert run["password"] not in path.read_text(errors="replace"), path
+    assert run["password"] not in run["output"]
