@@ -51,7 +51,14 @@ class Cache:
             lib_version=None,
         )
         self.breaker = breaker
+        self.scripts: dict[str, object] = {}
         self.jitter = 0.0 if settings.has("no_ttl_jitter") else 0.1
+
+    def script(self, source: str):
+        """A registered Lua script (EVALSHA, reloaded by redis-py after a Redis restart)."""
+        if source not in self.scripts:
+            self.scripts[source] = self.redis.register_script(source)
+        return self.scripts[source]
 
     def ttl(self, base: float) -> int:
         """TTL in ms with ±10 % jitter, so keys filled together do not expire together."""

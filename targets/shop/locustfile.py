@@ -8,6 +8,10 @@ User classes (pick with Locust's class arguments or an experiment's `user_classe
 - `HotKeyUser` (weight 1): hammers `GET /products/1`, the hot key a stampede experiment expires.
 - `WriterUser` (weight 1): orders and profile updates, every acknowledged write recorded.
 - `SessionProber` (fixed_count 1): probes with a revoked and an unknown session; neither may get a 2xx.
+- `ProfileEditor` (weight 1): reads its profile (so it is cached), updates it, reads it
+  again: the second read must show the update (read-your-writes, `stale_read` violations).
+- `UnknownProductUser` (fixed_count 1): asks for product ids that do not exist (a small
+  fixed set above `SHOP_PRODUCTS`), 404 expected: cache penetration, which negative caching stops.
 - `RateLimitProber` (fixed_count 1): sends `GET /products/{id}` with a fixed `X-Client-Id`
   and counts `rate_limit_granted` / `rate_limit_denied` per client id.
 
@@ -31,7 +35,13 @@ from itertools import accumulate
 
 from locust import FastHttpUser, between, constant, task
 
-from harness.load.checks import expect_owner, expect_refused, record_rate_limit, record_write
+from harness.load.checks import (
+    expect_fresh,
+    expect_owner,
+    expect_refused,
+    record_rate_limit,
+    record_write,
+)
 
 N_USERS = int(os.environ.get("SHOP_USERS", "1000"))
 N_PRODUCTS = int(os.environ.get("SHOP_PRODUCTS", "1000"))
@@ -191,6 +201,52 @@ class WriterUser(LoggedInUser):
     @task(1)
     def profile_update(self) -> None:
         self.update_profile()
+
+
+class ProfileEditor(LoggedInUser):
+    """Read, write, read again: the last read must show the write (the cache was invalidated)."""
+
+    weight = 1
+    wait_time = between(0.3, 0.8)
+
+    @task
+    def edit(self) -> None:
+        if not self.authed():
+            return
+        self.personal_get("/me")  # cache the current version
+        if self.auth is None:
+            return
+        with self.client.put("/me", json={"bio": f"bio {random.random():.6f}"}, headers=self.auth,
+                             name="PUT /me", catch_response=True) as reply:
+            body = body_of(reply)
+            if reply.status_code != 200 or not isinstance(body, dict) or "version" not in body:
+                if reply.status_code == 401:
+                    self.auth = None
+                return
+            written = body["version"]
+        with self.client.get("/me", headers=self.auth, name="GET /me (after write)",
+                             catch_response=True) as reply:
+            body = body_of(reply)
+            if reply.status_code == 200 and isinstance(body, dict):
+                if not expect_owner(body, self.user_id, endpoint="GET /me (after write)"):
+                    reply.failure("response belongs to another user")
+                else:  # a stale read is a violation, not an error: availability is judged apart
+                    expect_fresh(body.get("version"), written, endpoint="GET /me (after write)")
+
+
+class UnknownProductUser(FastHttpUser):
+    """Asks for products that do not exist: each lookup reaches the database unless misses are cached."""
+
+    fixed_count = 1
+    wait_time = constant(0.02)
+
+    @task
+    def unknown_product(self) -> None:
+        pid = N_PRODUCTS + random.randint(1, 20)
+        with self.client.get(f"/products/{pid}", name="GET /products/{id} (unknown)",
+                             catch_response=True) as reply:
+            if reply.status_code == 404:
+                reply.success()
 
 
 class SessionProber(LoggedInUser):

@@ -24,9 +24,20 @@ router = APIRouter()
 MAX_ID = 2**31 - 1
 PAGE_SIZE = 20
 STALE_TTL = 24 * 3600
+STALE_MARK = b"~"  # prefix of a stale copy put back in the fresh key (JSON starts with "{")
+STALE_REFILL_MS = 5000
 LIST_TTL = 60
-POLL = 0.02
+POLL_FIRST, POLL_MAX = 0.01, 0.1  # waiters poll at 10 ms, backing off to 100 ms
+LOCK_MS = 5000
 RELEASE_LOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+# A waiter's poll in one round trip: the value if it is there, else take over the lock if the
+# leader let it go (its fetch failed) so nobody waits out the whole lock_wait for nothing.
+POLL_OR_LEAD = """
+local value = redis.call('GET', KEYS[1])
+if value then return {1, value} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2, ''} end
+return {0, ''}
+"""
 PRODUCT_SQL = "SELECT id, name, price_cents, description FROM products WHERE id = ANY(%s) ORDER BY id"
 
 
@@ -57,8 +68,9 @@ async def fill(shop: Shop, pid: int, body: bytes | None) -> None:
     await shop.cache.quietly(store)
 
 
-async def from_database(shop: Shop, pid: int, result: str, cache_ok: bool) -> bytes | None:
-    """Fetch one product (query "product"); on database trouble serve the stale copy if allowed."""
+async def from_database(shop: Shop, pid: int, result: str, cache_ok: bool) -> tuple[bytes | None, str]:
+    """Fetch one product (query "product"); on database trouble serve the stale copy if allowed.
+    Returns the body (None: no such product) and how it was served."""
     try:
         async with shop.db.connection("product") as conn:
             cur = await conn.execute(PRODUCT_SQL, ([pid],))
@@ -70,15 +82,28 @@ async def from_database(shop: Shop, pid: int, result: str, cache_ok: bool) -> by
             except CacheUnavailable:
                 stale = None
             if stale is not None:
+                # put it back under the fresh key for a few seconds: waiters and the next
+                # requests serve it too, and the database sees one attempt per key per refill
+                await shop.cache.quietly(shop.cache.redis.set, key("product", pid), STALE_MARK + stale,
+                                         px=STALE_REFILL_MS)
                 shop.cache_result("stale")
-                return stale
+                return stale, "stale"
         shop.cache_result(result)
         raise
     shop.cache_result(result)
     body = product_json(row) if row else None
     if cache_ok:
         await fill(shop, pid, body)
-    return body
+    return body, result
+
+
+def from_cache(shop: Shop, cached: bytes) -> tuple[bytes | None, str]:
+    """A cached value: the product, the negative marker (None), or a refilled stale copy."""
+    if cached[:1] == STALE_MARK:
+        shop.cache_result("stale")
+        return cached[1:], "stale"
+    shop.cache_result("hit")
+    return (None if cached == NEGATIVE else cached), "hit"
 
 
 async def load_product(shop: Shop, pid: int) -> tuple[bytes | None, str]:
@@ -89,35 +114,37 @@ async def load_product(shop: Shop, pid: int) -> tuple[bytes | None, str]:
         cached = await shop.cache.call(r.get, pkey)
     except CacheUnavailable as exc:
         result = "bypass" if exc.bypassed else "error"
-        return await from_database(shop, pid, result, cache_ok=False), result
+        return await from_database(shop, pid, result, cache_ok=False)
     if cached is not None:
-        shop.cache_result("hit")
-        return (None if cached == NEGATIVE else cached), "hit"
+        return from_cache(shop, cached)
     if shop.settings.has("no_single_flight"):
-        return await from_database(shop, pid, "miss", cache_ok=True), "miss"
+        return await from_database(shop, pid, "miss", cache_ok=True)
 
     lock = key("product_lock", pid)
     token = secrets.token_hex(8)
     try:
-        leader = bool(await shop.cache.call(r.set, lock, token, nx=True, px=5000))
+        leader = bool(await shop.cache.call(r.set, lock, token, nx=True, px=LOCK_MS))
     except CacheUnavailable:
-        return await from_database(shop, pid, "error", cache_ok=False), "error"
-    if leader:
-        try:
-            return await from_database(shop, pid, "miss", cache_ok=True), "miss"
-        finally:
-            await shop.cache.quietly(r.eval, RELEASE_LOCK, 1, lock, token)
+        return await from_database(shop, pid, "error", cache_ok=False)
     deadline = time.monotonic() + shop.settings.lock_wait
-    while time.monotonic() < deadline:
-        await asyncio.sleep(POLL)
+    poll = POLL_FIRST
+    while not leader and time.monotonic() < deadline:
+        await asyncio.sleep(poll)
+        poll = min(poll * 2, POLL_MAX)
         try:
-            cached = await shop.cache.call(r.get, pkey)
+            state, cached = await shop.cache.call(
+                shop.cache.script(POLL_OR_LEAD), keys=[pkey, lock], args=[token, LOCK_MS])
         except CacheUnavailable:
             break
-        if cached is not None:
-            shop.cache_result("hit")
-            return (None if cached == NEGATIVE else cached), "hit"
-    return await from_database(shop, pid, "miss", cache_ok=True), "miss"
+        if state == 1:
+            return from_cache(shop, cached)
+        leader = state == 2
+    if not leader:  # waited long enough (or Redis failed): fetch without the lock
+        return await from_database(shop, pid, "miss", cache_ok=True)
+    try:
+        return await from_database(shop, pid, "miss", cache_ok=True)
+    finally:
+        await shop.cache.quietly(shop.cache.script(RELEASE_LOCK), keys=[lock], args=[token])
 
 
 @router.get("/products/{product_id}")
