@@ -15,6 +15,7 @@ from harness.results.run_result import FaultWindow, RunResult, counter_rate, par
 
 DB_QUERIES = "stampede_db_queries_total"
 CACHE_REQUESTS = "stampede_cache_requests_total"
+DB_INFLIGHT = "stampede_db_inflight"
 INSTANT_ACTIONS = ("expire_key", "flush_cache")
 
 
@@ -62,6 +63,31 @@ def backend_protected(result: RunResult, p: dict[str, Any]) -> Verdict:
     verb = "within" if passed else "exceeds"
     return outcome(passed, measured, bound, "queries/s", w.label(),
                    f"{stat} database queries/s{label_text} {fmt(measured)} in {where} "
+                   f"({int(inside.sum())} scrapes) {verb} {fmt(bound)}")
+
+
+def db_concurrency_bounded(result: RunResult, p: dict[str, Any]) -> Verdict:
+    """The most concurrent database operations any scrape saw in the window (gauge stampede_db_inflight).
+
+    A bound on concurrent work is what protects a slow database; queries/s alone cannot
+    tell "bounded and shedding" from "everyone piling on" when each query is slow.
+    """
+    w = result.window(p["window"], p["margin"])
+    bound = float(p["max"])
+    series = result.metric(DB_INFLIGHT)
+    if series is None:
+        return outcome(False, None, bound, "", w.label(), _absent(result, DB_INFLIGHT))
+    t, v = series
+    inside = (t >= w.start) & (t < w.end) & ~np.isnan(v)
+    where = f"{w.name} ({w.start:.1f}s-{w.end:.1f}s)"
+    if not inside.any():
+        return outcome(False, None, bound, "", w.label(),
+                       f"no {DB_INFLIGHT} samples in {where}: nothing to judge")
+    measured = float(v[inside].max())
+    passed = measured <= bound
+    verb = "within" if passed else "exceeds"
+    return outcome(passed, measured, bound, "", w.label(),
+                   f"max concurrent database operations {fmt(measured)} in {where} "
                    f"({int(inside.sum())} scrapes) {verb} {fmt(bound)}")
 
 

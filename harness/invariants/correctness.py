@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from harness.invariants.verdict import Verdict, count, fmt, outcome
-from harness.load.checks import OWNERSHIP_CHECKED, SESSION_PROBED
+from harness.load.checks import OWNERSHIP_CHECKED, READ_CHECKED, SESSION_PROBED
 from harness.results.run_result import RunResult, parse_duration
 
 
@@ -43,6 +43,13 @@ def no_cross_user_data(result: RunResult, p: dict[str, Any]) -> Verdict:
 def sessions_fail_closed(result: RunResult, p: dict[str, Any]) -> Verdict:
     return _violations_verdict(result, p, "session_granted", SESSION_PROBED,
                                "revoked-session probes", "granted revoked session")
+
+
+def read_your_writes(result: RunResult, p: dict[str, Any]) -> Verdict:
+    """A read right after an acknowledged write showed an older version: the cache kept it."""
+    sub = dict(p, window=result.window(p["window"], p["margin"]))
+    return _violations_verdict(result, sub, "stale_read", READ_CHECKED,
+                               "reads after writes", "stale read")
 
 
 def no_data_loss(result: RunResult, p: dict[str, Any]) -> Verdict:

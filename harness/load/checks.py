@@ -15,6 +15,7 @@ OWNERSHIP_CHECKED = "ownership_checked"
 SESSION_PROBED = "session_probed"
 RATE_LIMIT_GRANTED = "rate_limit_granted"
 RATE_LIMIT_DENIED = "rate_limit_denied"
+READ_CHECKED = "read_checked"
 
 
 class CheckSink(Protocol):
@@ -86,6 +87,22 @@ def expect_refused(status: int, *, endpoint: str, session: str = "revoked") -> b
         record_violation("session_granted", endpoint, "401/403/503", status)
         return False
     return True
+
+
+def expect_fresh(version: Any, written: Any, *, endpoint: str) -> bool:
+    """Read-your-writes: a read right after an acknowledged write must show it (version >= written).
+
+    A lower (or missing) version is a `stale_read` violation: a cache that was not invalidated.
+    Counts every check, so "no stale read" is never confused with "nothing was read back".
+    """
+    count(READ_CHECKED)
+    try:
+        if int(version) >= int(written):
+            return True
+    except (TypeError, ValueError):
+        pass
+    record_violation("stale_read", endpoint, f"version >= {written}", version)
+    return False
 
 
 def record_write(kind: str, write_id: str, **fields: Any) -> None:

@@ -19,7 +19,8 @@ def test_every_design_invariant_is_registered() -> None:
         "bounded_error_rate", "circuit_breaker_opens", "circuit_breaker_closes",
         "no_cross_user_data", "recovery_time", "backend_protected", "latency_bounded",
         "single_flight", "stale_served", "sessions_fail_closed", "no_data_loss",
-        "rate_limit_holds", "hit_rate_recovers"}
+        "rate_limit_holds", "hit_rate_recovers",
+        "read_your_writes", "db_concurrency_bounded"}  # added by the experiment catalogue
     for inv in INVARIANTS.values():
         validate_invariant({"name": inv.name, **{k: 1 for k, v in inv.params.items() if v is REQUIRED}})
 
