@@ -71,7 +71,8 @@ def prepare_database(settings: Settings, deadline: float = 30.0) -> None:
                     conn.execute(statement, params)
             return
         except psycopg.OperationalError as exc:
-            message = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            message = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+            message = message or type(exc).__name__
             if "does not exist" in message:
                 raise DatabaseSetupError(
                     f"--database-url {redact(settings.database_url)}: {message}; create the database "
