@@ -41,3 +41,12 @@ def test_record_rate_limit(sink):
 def test_record_write(sink):
     checks.record_write("order", 123, user_id=4)
     assert sink.events["writes"][0]["id"] == "123" and sink.events["writes"][0]["user_id"] == 4
+
+
+def test_expect_fresh(sink):
+    assert checks.expect_fresh(3, 3, endpoint="GET /me")
+    assert checks.expect_fresh("4", 3, endpoint="GET /me")
+    assert not checks.expect_fresh(2, 3, endpoint="GET /me")
+    assert not checks.expect_fresh(None, 3, endpoint="GET /me")
+    assert sink.counts[("read_checked", "")] == 4
+    assert [v["kind"] for v in sink.events["violations"]] == ["stale_read", "stale_read"]

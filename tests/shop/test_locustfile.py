@@ -30,7 +30,7 @@ def dump(environment, **kwargs):
 '''
 
 
-def run_locust(shop, tmp_path: Path, seconds: int = 6, users: int = 12) -> dict:
+def run_locust(shop, tmp_path: Path, seconds: int = 6, users: int = 12, classes: tuple[str, ...] = ()) -> dict:
     wrapper = tmp_path / "wrapped_locustfile.py"
     wrapper.write_text(WRAPPER)
     out = tmp_path / "checks.json"
@@ -38,7 +38,8 @@ def run_locust(shop, tmp_path: Path, seconds: int = 6, users: int = 12) -> dict:
            "SHOP_PRODUCTS": str(SEED_PRODUCTS), "SHOP_RATE_CLIENT": "probe-test"}
     done = subprocess.run(
         [sys.executable, "-m", "locust", "-f", str(wrapper), "--headless", "--only-summary",
-         "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "-H", shop.base, "--stop-timeout", "2"],
+         "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "-H", shop.base, "--stop-timeout", "2",
+         *classes],
         capture_output=True, text=True, timeout=seconds + 40, env=env)
     assert out.exists(), done.stderr[-3000:]
     data = json.loads(out.read_text())
@@ -69,3 +70,15 @@ def test_locustfile_checks_ownership_writes_sessions_and_rate_limit(make_shop, t
     assert found == len(orders)
     logged_in = {w["user_id"] for w in events["writes"]}
     assert len(logged_in) > 1  # each simulated user is its own shop user
+
+
+@pytest.mark.parametrize("flaw", [None, "no_invalidation"])
+def test_profile_editor_reads_its_own_writes(make_shop, tmp_path, flaw):
+    shop = make_shop(*([flaw] if flaw else []))
+    result = run_locust(shop, tmp_path, seconds=4, users=3, classes=("ProfileEditor",))
+    stale = [v for v in result["events"].get("violations", []) if v["kind"] == "stale_read"]
+    assert result["counts"].get(("read_checked", ""), 0) > 3, result["stderr"][-2000:]
+    if flaw:
+        assert stale, "a profile cache that is not invalidated must show stale reads"
+    else:
+        assert stale == []
