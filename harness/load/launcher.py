@@ -70,7 +70,8 @@ def user_class_args(user_classes: list[Any]) -> list[str]:
     if all(uc.weight == 1 for uc in user_classes):
         return names
     config = [{"user_class_name": uc.name, "weight": uc.weight} for uc in user_classes]
-    return ["--config-users", json.dumps(config), *names]
+    # names first: --config-users takes every value after it (nargs="*") as JSON
+    return [*names, "--config-users", json.dumps(config)]
 
 
 class LocustProcesses:
