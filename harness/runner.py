@@ -430,18 +430,37 @@ def judge(results_dir: Path) -> tuple[list[Any], bool | None]:
     return verdicts, passed
 
 
+def set_flaws(experiment: Any, flaws: list[str], path: str | Path) -> None:
+    """Switch the embedded shop's flaws to `flaws` (ValueError naming the valid ones or the target kind)."""
+    from targets.shop.flaws import parse_flaws
+
+    if experiment.target.kind != "embedded":
+        raise ValueError(f"{path}: --flaw needs the embedded reference target; this run's target "
+                         f"is {experiment.target.kind} (switch the flaw on in that service instead)")
+    try:
+        experiment.target.flaws = sorted(parse_flaws(flaws))
+    except ValueError as exc:
+        raise ValueError(f"{path}: --flaw: {exc}") from None
+
+
 def run_experiment(path: str | Path, *, out_dir: str | Path = "results",
                    time_scale: float | None = None, workers: int | None = None,
                    target_file: str | Path | None = None,
-                   progress: Progress | None = None) -> RunOutcome:
+                   progress: Progress | None = None,
+                   flaws: list[str] | None = None) -> RunOutcome:
     """Run one experiment file; exit codes: 0 passed, 1 an invariant failed, 2 halted,
-    3 bad input or the stack failed, 128+N stopped by signal N."""
+    3 bad input or the stack failed, 128+N stopped by signal N.
+
+    `flaws` (embedded target only) replaces the file's `target.flaws`: the same experiment
+    against a flawed shop, to show an invariant has teeth."""
     from harness.experiment import ExperimentError, load_experiment
 
     progress = progress or Progress()
     try:
         experiment = load_experiment(path, time_scale=time_scale, target_file=target_file)
-    except (ExperimentError, OSError) as exc:
+        if flaws is not None:
+            set_flaws(experiment, flaws, path)
+    except (ExperimentError, OSError, ValueError) as exc:
         print(f"stampede run: {exc}", file=sys.stderr)
         return RunOutcome(None, "failed", EXIT_BAD_INPUT, str(exc))
     if workers:

@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--target", default=None, metavar="FILE",
                      help="target file whose target, proxies and allowed_hosts replace the "
                           "experiment's (same experiment against compose or staging)")
+    run.add_argument("--flaw", action="append", default=None, metavar="NAME",
+                     help="run against the reference shop with this flaw instead of the file's "
+                          "target.flaws (repeatable; `--flaw none` for the sound shop)")
     run.set_defaults(func=_run)
 
     up = subparsers.add_parser(
@@ -53,8 +56,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.time_scale is not None and args.time_scale <= 0:
         print("stampede run: --time-scale must be positive, e.g. 0.25", file=sys.stderr)
         return 3
+    flaws = None if args.flaw is None else [f for f in args.flaw if f != "none"]
+    from harness.suites import is_suite, run_suite
+
+    if is_suite(args.file):
+        return run_suite(args.file, out_dir=args.out, time_scale=args.time_scale,
+                         workers=args.workers, target_file=args.target, flaws=flaws)
     outcome = run_experiment(args.file, out_dir=args.out, time_scale=args.time_scale,
-                             workers=args.workers, target_file=args.target)
+                             workers=args.workers, target_file=args.target, flaws=flaws)
     return outcome.exit_code
 
 

@@ -1,0 +1,312 @@
+"""Suites: experiment files run one after another, with pauses, judged into one matrix.
+
+A suite file (YAML) is what a nightly job, a game-day facilitator or a pre-launch review
+runs with `stampede run SUITE`:
+
+    name: nightly
+    description: the CI subset, time-scaled
+    time_scale: 0.3                   # default for every entry (--time-scale wins)
+    experiments:
+      - ../redis_outage.yaml          # a path, relative to the suite file
+      - {file: ../db_outage.yaml, time_scale: 0.5, flaws: [no_stale_fallback]}
+      - {pause: 2m, message: "Look at the breaker chart before we go on"}
+
+Every experiment file is validated before the first one starts, so a typo in the tenth
+entry costs nothing. Each experiment gets its own run folder inside the suite folder
+`<out>/<UTC time>-suite-<name>/`, its verdict table, and at the end the suite prints the
+scenario x invariant matrix (the chapter's "Failure Handling Matrix") and writes it into
+every run's report.html and into the suite folder's report.html and suite.json.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+from harness.experiment.yamlmarks import load_marked
+
+SUITE_FIELDS = ("name", "description", "time_scale", "experiments")
+ENTRY_FIELDS = ("file", "time_scale", "flaws")
+PAUSE_FIELDS = ("pause", "message")
+EXIT_PASSED, EXIT_FAILED, EXIT_ABORTED, EXIT_BAD_INPUT = 0, 1, 2, 3
+
+
+class SuiteError(ValueError):
+    """A bad suite file: every problem on its own line, as `file:line: field: what to do`."""
+
+
+@dataclass
+class Entry:
+    """One step: an experiment file to run, or a pause (`pause` seconds, `file` None)."""
+
+    file: Path | None = None
+    name: str = ""
+    time_scale: float | None = None
+    flaws: list[str] | None = None
+    pause: float | None = None
+    message: str = ""
+
+
+@dataclass
+class Suite:
+    name: str
+    source: Path
+    description: str = ""
+    time_scale: float | None = None
+    entries: list[Entry] = field(default_factory=list)
+
+
+@dataclass
+class Step:
+    """What one experiment of a suite came to."""
+
+    scenario: str
+    file: str
+    results_dir: Path | None
+    status: str
+    exit_code: int
+    verdicts: list[Any] = field(default_factory=list)
+
+
+def is_suite(path: str | Path) -> bool:
+    """A YAML mapping with an `experiments:` list and no `load:` is a suite."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError):
+        return False  # the experiment loader reports it properly
+    return isinstance(data, dict) and "experiments" in data and "load" not in data
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Read and check a suite file and every experiment it names; SuiteError lists every problem."""
+    from harness.experiment import ExperimentError, load_experiment, parse_duration
+    from targets.shop.flaws import parse_flaws
+
+    path = Path(path)
+    try:
+        data, marks, _ = load_marked(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise SuiteError(f"{path}: cannot read the suite: {exc}") from None
+    problems: list[str] = []
+
+    def problem(where: tuple, fieldname: str, message: str) -> None:
+        line = marks.get(where) or marks.get(where[:-1]) or marks.get((), 1)
+        problems.append(f"{path}:{line}: {fieldname}: {message}")
+
+    if not isinstance(data, dict):
+        raise SuiteError(f"{path}:1: expected a mapping with name and experiments")
+    for key in data:
+        if key not in SUITE_FIELDS:
+            problem((key,), str(key), f'unknown field "{key}"; valid fields: {", ".join(SUITE_FIELDS)}')
+    suite = Suite(name=str(data.get("name") or path.stem), source=path,
+                  description=str(data.get("description") or ""))
+    if data.get("time_scale") is not None:
+        if _positive(data["time_scale"]):
+            suite.time_scale = float(data["time_scale"])
+        else:
+            problem(("time_scale",), "time_scale", f"expected a number > 0, got {data['time_scale']!r}")
+    items = data.get("experiments")
+    if not isinstance(items, list) or not items:
+        problem(("experiments",), "experiments", "expected a list of experiment files (and pauses)")
+        items = []
+    for i, item in enumerate(items):
+        where, name = ("experiments", i), f"experiments[{i}]"
+        if isinstance(item, str):
+            item = {"file": item}
+        if not isinstance(item, dict):
+            problem(where, name, f"expected a file path, {{file: ...}} or {{pause: ...}}, got {item!r}")
+            continue
+        allowed = PAUSE_FIELDS if "pause" in item else ENTRY_FIELDS
+        for key in item:
+            if key not in allowed:
+                problem((*where, key), f"{name}.{key}",
+                        f'unknown field "{key}"; valid fields here: {", ".join(allowed)}')
+        if "pause" in item:
+            try:
+                seconds = parse_duration(item["pause"])
+            except ValueError as exc:
+                problem((*where, "pause"), f"{name}.pause", str(exc))
+                continue
+            suite.entries.append(Entry(pause=seconds, message=str(item.get("message") or "")))
+            continue
+        if not item.get("file"):
+            problem(where, f"{name}.file", "missing: the experiment file to run")
+            continue
+        entry = Entry(file=(path.parent / str(item["file"])).resolve())
+        if item.get("time_scale") is not None:
+            if _positive(item["time_scale"]):
+                entry.time_scale = float(item["time_scale"])
+            else:
+                problem((*where, "time_scale"), f"{name}.time_scale",
+                        f"expected a number > 0, got {item['time_scale']!r}")
+        if item.get("flaws") is not None:
+            try:
+                flaws = item["flaws"] if isinstance(item["flaws"], list) else [item["flaws"]]
+                entry.flaws = sorted(parse_flaws([str(f) for f in flaws]))
+            except ValueError as exc:
+                problem((*where, "flaws"), f"{name}.flaws", str(exc))
+        if not entry.file.is_file():
+            problem((*where, "file"), f"{name}.file",
+                    f"{item['file']} not found (paths are relative to the suite file's folder)")
+            continue
+        try:
+            entry.name = load_experiment(entry.file).name or entry.file.stem
+        except ExperimentError as exc:
+            problem((*where, "file"), f"{name}.file", f"{item['file']} is not a valid experiment:\n{exc}")
+            continue
+        suite.entries.append(entry)
+    if problems:
+        raise SuiteError(f"{path}: {len(problems)} problem{'s' * (len(problems) > 1)}\n"
+                         + "\n".join(problems))
+    return suite
+
+
+def wait_pause(seconds: float, message: str, out: IO[str] = sys.stdout,
+               stdin: IO[str] | None = None) -> None:
+    """A pause: on a terminal, Enter ends it early; elsewhere (CI) it just waits its duration."""
+    stdin = sys.stdin if stdin is None else stdin
+    interactive = stdin.isatty()
+    hint = " (Enter to go on)" if interactive else ""
+    out.write(f"pause {seconds:g}s{hint}{': ' + message if message else ''}\n")
+    out.flush()
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        if not interactive:
+            time.sleep(min(left, 1.0))
+            continue
+        ready, _, _ = select.select([stdin], [], [], min(left, 1.0))
+        if ready:
+            stdin.readline()
+            return
+
+
+def scenario_name(experiment_name: str, flaws: list[str] | None) -> str:
+    return experiment_name + "".join(f" +{f}" for f in flaws or [])
+
+
+def matrix_of(steps: list[Step]) -> dict[str, list[Any]]:
+    """scenario -> verdicts, as harness.report.write_report takes it (a repeated name gets #2)."""
+    matrix: dict[str, list[Any]] = {}
+    for step in steps:
+        name, n = step.scenario, 2
+        while name in matrix:
+            name, n = f"{step.scenario} #{n}", n + 1
+        matrix[name] = step.verdicts
+    return matrix
+
+
+def print_matrix(steps: list[Step], file: IO[str] | None = None) -> None:
+    """Scenario rows, invariant columns: pass, FAIL (any of that name failed), or blank."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=file, highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console.width = 200
+    columns: list[str] = []
+    for step in steps:
+        for v in step.verdicts:
+            if v.invariant not in columns:
+                columns.append(v.invariant)
+    table = Table(title="Failure handling matrix")
+    table.add_column("scenario")
+    table.add_column("run")
+    for name in columns:
+        table.add_column(name.replace("_", " "), justify="center")
+    for step, scenario in zip(steps, matrix_of(steps), strict=True):
+        cells = []
+        for name in columns:
+            mine = [v for v in step.verdicts if v.invariant == name]
+            cells.append("" if not mine else "[green]pass[/]" if all(v.passed for v in mine)
+                         else "[bold red]FAIL[/]")
+        run = step.status if step.exit_code in (EXIT_PASSED, EXIT_FAILED) else (
+            f"[bold red]{step.status} ({step.exit_code})[/]")
+        table.add_row(scenario, run, *cells)
+    console.print(table)
+
+
+def suite_exit_code(steps: list[Step]) -> int:
+    """The worst of the runs: 3 a run could not start, 2 halted, 1 an invariant failed, 0 all passed."""
+    codes = [s.exit_code for s in steps]
+    for code in (EXIT_BAD_INPUT, EXIT_ABORTED, EXIT_FAILED):
+        if code in codes:
+            return code
+    return max(codes, default=EXIT_PASSED)
+
+
+def write_suite_files(suite_dir: Path, suite: Suite, steps: list[Step]) -> Path | None:
+    """suite.json, the matrix in every run's report, and the suite's own report.html."""
+    from harness.report import write_report
+
+    matrix = matrix_of(steps)
+    data = {"name": suite.name, "source": str(suite.source), "exit_code": suite_exit_code(steps),
+            "steps": [{"scenario": s.scenario, "file": s.file, "status": s.status,
+                       "exit_code": s.exit_code,
+                       "results": str(s.results_dir) if s.results_dir else None,
+                       "verdicts": [v.to_dict() for v in s.verdicts]} for s in steps]}
+    (suite_dir / "suite.json").write_text(json.dumps(data, indent=1) + "\n")
+    report = None
+    for step in steps:
+        if step.results_dir is not None and (step.results_dir / "summary.json").exists():
+            report = write_report(step.results_dir, matrix=matrix)
+    if report is not None:  # the last run's report, which now carries the whole matrix
+        shutil.copyfile(report, suite_dir / "report.html")
+        return suite_dir / "report.html"
+    return None
+
+
+def run_suite(path: str | Path, *, out_dir: str | Path = "results", time_scale: float | None = None,
+              workers: int | None = None, target_file: str | Path | None = None,
+              flaws: list[str] | None = None, out: IO[str] = sys.stdout) -> int:
+    """Run every entry in order; the worst exit code of the runs (3 for a bad suite, nothing run).
+
+    Time scale: `time_scale` (the command line) wins over the entry's, then the suite's, then
+    the experiment file's own; pauses are scaled the same way. A run stopped by a signal
+    stops the suite there.
+    """
+    from harness.results.writer import new_run_dir
+    from harness.runner import run_experiment
+
+    try:
+        suite = load_suite(path)
+    except SuiteError as exc:
+        print(f"stampede run: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    suite_dir = new_run_dir(out_dir, f"suite-{suite.name}")
+    steps: list[Step] = []
+    runs = [e for e in suite.entries if e.file is not None]
+    done = 0
+    for entry in suite.entries:
+        scale = time_scale or entry.time_scale or suite.time_scale
+        if entry.file is None:
+            wait_pause(entry.pause * (scale or 1.0), entry.message, out)
+            continue
+        done += 1
+        print(f"\n== {suite.name} {done}/{len(runs)}: {entry.file.name}"
+              f"{' (time scale ' + format(scale, 'g') + ')' if scale else ''}", file=out, flush=True)
+        chosen = flaws if flaws is not None else entry.flaws
+        outcome = run_experiment(entry.file, out_dir=suite_dir, time_scale=scale,
+                                 workers=workers, target_file=target_file, flaws=chosen)
+        steps.append(Step(scenario_name(entry.name, chosen), str(entry.file), outcome.results_dir,
+                          outcome.status, outcome.exit_code, list(outcome.verdicts)))
+        if outcome.exit_code >= 128:
+            print(f"stampede run: suite {suite.name} stopped after {entry.file.name}", file=sys.stderr)
+            break
+    print("", file=out)
+    print_matrix(steps, file=out)
+    report = write_suite_files(suite_dir, suite, steps)
+    print(f"suite results: {suite_dir}" + (f" (report: {report})" if report else ""), file=out)
+    codes = [s.exit_code for s in steps]
+    return next((c for c in codes if c >= 128), suite_exit_code(steps))
