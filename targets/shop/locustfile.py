@@ -6,6 +6,9 @@ User classes (pick with Locust's class arguments or an experiment's `user_classe
   (product 1 hottest), the product list, feed and profile reads, profile updates, orders,
   logout and login again now and then, and an occasional probe with an unknown session.
 - `HotKeyUser` (weight 1): hammers `GET /products/1`, the hot key a stampede experiment expires.
+- `CatalogueBrowser` (weight 1): reads the first `SHOP_BROWSE_PRODUCTS` products (default
+  200) uniformly and fast: a working set filled all at once (after a cold start), which
+  then expires all at once unless TTLs carry jitter.
 - `WriterUser` (weight 1): orders and profile updates, every acknowledged write recorded.
 - `SessionProber` (fixed_count 1): probes with a revoked and an unknown session; neither may get a 2xx.
 - `ProfileEditor` (weight 1): reads its profile (so it is cached), updates it, reads it
@@ -48,6 +51,7 @@ N_PRODUCTS = int(os.environ.get("SHOP_PRODUCTS", "1000"))
 PER_WORKER = int(os.environ.get("SHOP_USERS_PER_WORKER", "200"))
 RATE_CLIENT = os.environ.get("SHOP_RATE_CLIENT", "probe-1")
 ZIPF_S = float(os.environ.get("SHOP_ZIPF_S", "1.1"))
+BROWSE = int(os.environ.get("SHOP_BROWSE_PRODUCTS", "200"))
 
 _next_user = itertools.count()
 _zipf_cumulative = list(accumulate(1 / rank**ZIPF_S for rank in range(1, N_PRODUCTS + 1)))
@@ -188,6 +192,15 @@ class HotKeyUser(FastHttpUser):
     @task
     def hot_product(self) -> None:
         self.client.get("/products/1", name="GET /products/{id}")
+
+
+class CatalogueBrowser(FastHttpUser):
+    weight = 1
+    wait_time = between(0.01, 0.05)
+
+    @task
+    def browse(self) -> None:
+        self.client.get(f"/products/{random.randint(1, BROWSE)}", name="GET /products/{id}")
 
 
 class WriterUser(LoggedInUser):
