@@ -20,7 +20,11 @@ SERVICE_USER = "pgserver"
 
 
 def postgres_bin_dir() -> Path:
-    from pgserver._commands import POSTGRES_BIN_PATH
+    import warnings
+
+    with warnings.catch_warnings():  # pgserver's platformdirs warns when XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        from pgserver._commands import POSTGRES_BIN_PATH
 
     return Path(POSTGRES_BIN_PATH)
 
