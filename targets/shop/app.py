@@ -144,6 +144,12 @@ def create_app(settings: Settings) -> FastAPI:
         log.info("starting: redis=%s db=%s flaws=%s", redact(settings.redis_url),
                  redact(settings.database_url), ",".join(sorted(settings.flaws)) or "none")
         await shop.start()
+        if settings.warm:
+            try:
+                warmed = await products.warm(shop, settings.warm, per_second=20_000)
+                log.info("warmed %d products", warmed)
+            except (DatabaseUnavailable, Overloaded) as exc:
+                log.warning("cache warming skipped: %s", type(exc).__name__)
         if settings.has("write_behind_orders"):
             shop.tasks.append(asyncio.create_task(orders.flush_write_behind(shop)))
         log.info("ready on http://%s:%d", settings.host, settings.port)

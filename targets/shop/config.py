@@ -34,6 +34,7 @@ class Settings:
     seed_users: int = 1000
     seed_products: int = 1000
     write_behind_interval: float = 2.0
+    warm: int = 1000
     max_body: int = 64 * 1024
     admin_token: str | None = None
     access_log: bool = False
@@ -87,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db-timeout", type=float, default=2.0, help="seconds to get a database connection")
     p.add_argument("--users", type=int, default=1000, help="seeded users 1..N (password password-<id>)")
     p.add_argument("--products", type=int, default=1000, help="seeded products 1..M")
+    p.add_argument("--warm", type=int, default=None, metavar="N",
+                   help="cache the N hottest products (ids 1..N) before taking traffic, so every one "
+                        "also has a stale copy; default: all seeded products; 0: start cold")
     p.add_argument("--write-behind-interval", type=float, default=2.0,
                    help="flush period of the write-behind order queue (flaw write_behind_orders only)")
     p.add_argument("--max-body", type=int, default=64 * 1024, help="largest request body in bytes (413 above)")
@@ -140,6 +144,7 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         seed_users=args.users,
         seed_products=args.products,
         write_behind_interval=args.write_behind_interval,
+        warm=args.products if args.warm is None else max(0, min(args.warm, args.products)),
         max_body=args.max_body,
         admin_token=args.admin_token,
         access_log=args.access_log,

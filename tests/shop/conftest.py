@@ -143,7 +143,10 @@ def shop_database(request: pytest.FixtureRequest, postgres_server) -> str:
 @pytest.fixture
 def make_shop(redis_server, postgres_server, shop_database, fault_proxy, tmp_path
               ) -> Iterator[Callable[..., Shop]]:
-    """make_shop(*flaws, *extra args): a shop with its own Redis db index and its own proxy links."""
+    """make_shop(*flaws, *extra args): a shop with its own Redis db index and its own proxy links,
+    started cold (`--warm 0`), with a 500 ms Redis timeout (the 50 ms default is a wall-clock
+    bound a busy CI machine breaks at random; the timeout test sets it back) unless the args say
+    otherwise."""
     started: list[Shop] = []
 
     def make(*args: str) -> Shop:
@@ -161,7 +164,8 @@ def make_shop(redis_server, postgres_server, shop_database, fault_proxy, tmp_pat
         proc, port = start_shop([
             "--redis-url", f"redis://:{redis_server.password}@{LOOPBACK}:{redis_link.port}/{db_index}",
             "--database-url", f"postgresql://postgres@{LOOPBACK}:{db_link.port}/{database}",
-            "--users", str(SEED_USERS), "--products", str(SEED_PRODUCTS), *flags], log_path)
+            "--users", str(SEED_USERS), "--products", str(SEED_PRODUCTS), "--warm", "0",
+            "--cache-timeout-ms", "500", *flags], log_path)
         shop = Shop(proc, port, log_path, redis_link, db_link, client, shop_database)
         started.append(shop)
         return shop

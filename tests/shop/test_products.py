@@ -127,7 +127,7 @@ def test_redis_down_products_from_database_and_breaker_opens(make_shop, flaw):
 
 @pytest.mark.parametrize("flaw", [None, "no_cache_timeout"])
 def test_slow_redis_does_not_slow_products(make_shop, flaw):
-    shop = make_shop(*([flaw] if flaw else []))
+    shop = make_shop(*([flaw] if flaw else []), "--cache-timeout-ms=50")
     assert shop.get("/products/3").status_code == 200  # cached now
     shop.redis_link.latency(1500)
     started = time.monotonic()
@@ -185,6 +185,16 @@ def test_database_bound_sheds_load(make_shop, flaw):
         assert statuses.count(503) >= 10, statuses
         assert shed == statuses.count(503)
         assert set(statuses) <= {200, 503}
+
+
+def test_warms_the_hottest_products_before_traffic(make_shop):
+    shop = make_shop("--warm=150")
+    assert "warmed 150 products" in shop.log()
+    assert shop.redis.exists(*[f"v1:shop:product:{i}" for i in range(1, 151)]) == 150
+    assert shop.redis.exists(*[f"v1:shop:product_stale:{i}" for i in range(1, 151)]) == 150
+    assert not shop.redis.exists("v1:shop:product:151")
+    assert shop.get("/products/150").headers["x-cache"] == "hit"
+    assert product_queries(shop) == 0
 
 
 def test_admin_warm_and_purge(make_shop):
