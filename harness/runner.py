@@ -210,7 +210,10 @@ class Run:
         for line in stale.undone:
             self.progress.message(f"cleaned up after an earlier run: {line}")
         self.stack = self._make_stack()
-        self.progress.message(f"starting the {self.stack.kind} stack (logs: {self.dir / 'logs'})")
+        if self.stack.kind == "embedded":
+            self.progress.message(f"starting the embedded stack (logs: {self.dir / 'logs'})")
+        else:
+            self.progress.message(f"external target {self.stack.base_url}")
         self.stack.start()
         resolved = exp.resolved()
         resolved["stack"] = self.stack.addresses()
@@ -219,7 +222,7 @@ class Run:
         client = FaultClient(self.stack.toxiproxy_url)
         prepare_proxies(exp, client)  # the experiment's own proxies (all of them, external)
         self.rollback = Rollback(client)
-        self.schedule = FaultSchedule(exp, client, self.rollback, self.writer.emit,
+        self.schedule = FaultSchedule(exp, client, self.rollback, self._emit_fault,
                                       self.stack.actions())
         self.locust = self._make_locust()
         self.locust.start()
@@ -229,6 +232,15 @@ class Run:
         self._start_threads()
         self.progress.start()
         return self._watch()
+
+    def _emit_fault(self, kind: str, **fields: Any) -> None:
+        """The schedule's timeline writer; also tells the people watching."""
+        self.writer.emit(kind, **fields)
+        what = "applied" if kind == "fault_start" else "healed"
+        error = f" FAILED: {fields['error']}" if fields.get("error") else ""
+        where = f" on {fields['proxy']}" if fields.get("proxy") else ""
+        self.progress.message(f"[{self.writer.now_t():6.1f}s] {fields.get('fault')} "
+                              f"({fields.get('type')}{where}) {what}{error}")
 
     def _make_stack(self) -> Any:
         target = self.experiment.target

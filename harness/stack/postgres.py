@@ -12,6 +12,7 @@ import pwd
 import signal
 import subprocess
 import tempfile
+import warnings
 from pathlib import Path
 
 from harness.stack.ports import LOOPBACK, free_port, wait_for_port
@@ -19,12 +20,13 @@ from harness.stack.ports import LOOPBACK, free_port, wait_for_port
 SERVICE_USER = "pgserver"
 
 
-def postgres_bin_dir() -> Path:
-    import warnings
+# importing pgserver asks platformdirs for a runtime dir, which warns when XDG_RUNTIME_DIR
+# is unset (containers, CI): noise in every run's terminal, and harmless to us
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
-    with warnings.catch_warnings():  # pgserver's platformdirs warns when XDG_RUNTIME_DIR is unset
-        warnings.simplefilter("ignore")
-        from pgserver._commands import POSTGRES_BIN_PATH
+
+def postgres_bin_dir() -> Path:
+    from pgserver._commands import POSTGRES_BIN_PATH
 
     return Path(POSTGRES_BIN_PATH)
 
