@@ -1,5 +1,9 @@
 """Throughput of one shop worker: cache-hit `GET /products/{id}` vs `GET /ping` (touches nothing).
 
+Both go through the same uvicorn, FastAPI routing and the shop's middleware (metrics, body
+and rate-limit checks), so the ratio is the price of the cache-hit path itself: the breaker,
+one Redis GET through redis.asyncio, and the response.
+
 Load generator: Locust `FastHttpUser`, headless, in its own process (one process: on a
 2-core machine the shop and Locust get one core each). Phases alternate ping / product
 so drift on a shared machine hits both alike; the ratio of the two, measured in the same
