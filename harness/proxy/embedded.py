@@ -139,7 +139,8 @@ def spawn(
     # with no log file the output goes to an anonymous temp file: read on failure, never blocks
     output = open(log_path, "ab") if log_path else tempfile.TemporaryFile()  # noqa: SIM115
     with output:
-        proc = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)  # a terminal's Ctrl-C must not kill it before rollback
         api_url = f"http://{host}:{port}"
         deadline = time.monotonic() + timeout
         while True:

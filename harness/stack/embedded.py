@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -136,18 +135,11 @@ class EmbeddedStack:
                 f"PostgreSQL did not start: {exc}; log: {self.postgres.log_path}\n"
                 f"{_log_tail(self.postgres.log_path)}") from exc
 
-        # A terminal's Ctrl-C goes to the whole foreground process group; the proxy must
-        # outlive it, or the runner could not roll back through it. A blocked signal mask is
-        # inherited across fork and exec, so the proxy starts with SIGINT blocked (it still
-        # stops on SIGTERM, which is how we stop it).
-        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        try:
+        try:  # its own session (see spawn): a terminal's Ctrl-C cannot kill it before rollback
             self.proxy = spawn(host=LOOPBACK, port=0, log_path=self.log_dir / "proxy.log")
         except Exception as exc:
             raise StackError(f"the fault proxy did not start: {exc}; log: "
                              f"{self.log_dir / 'proxy.log'}") from exc
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         self.redis_proxy_port = free_port()
         self.db_proxy_port = free_port()
         resp = requests.post(f"{self.proxy.api_url}/populate", timeout=5, json=[
