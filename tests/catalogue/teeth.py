@@ -21,7 +21,7 @@ TEETH: dict[str, tuple[str, str]] = {
     "fail_open_sessions": ("session_store_outage", "sessions_fail_closed[all]"),
     "write_behind_orders": ("write_path", "no_data_loss"),
     "no_stale_fallback": ("db_outage", "stale_served[during:db-outage]"),
-    "no_negative_cache": ("db_slow", "backend_protected[steady]"),
+    "no_negative_cache": ("db_slow", "latency_bounded[during:db-slow,GET /products/{id} (unknown)]"),
     "unbounded_db": ("db_slow", "db_concurrency_bounded[during:db-slow]"),
     "rate_limit_fail_open": ("rate_limiter_outage", "rate_limit_holds[all]"),
     "shared_cache_key": ("hot_key", "no_cross_user_data[all]"),
