@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.histogram import merge, percentile
+from harness.live.control import WorkersLost, halt_requested
 from harness.load.recorder import LOAD_START_FILE
 from harness.metrics.collectors import Collector, postgres_source, redis_source, target_source
 from harness.progress import Progress, Status
 from harness.results.writer import RunWriter, new_run_dir, write_json
+from harness.stack.ports import LOOPBACK
 
 EXIT_OK, EXIT_INVARIANT_FAILED, EXIT_ABORTED, EXIT_BAD_INPUT = 0, 1, 2, 3
 LOAD_START_TIMEOUT = 90.0
@@ -133,8 +135,12 @@ class LineCount:
 class Run:
     """The state of one run; `execute()` does it all and never leaves a fault or a process."""
 
-    def __init__(self, experiment: Any, writer: RunWriter, progress: Progress) -> None:
+    def __init__(self, experiment: Any, writer: RunWriter, progress: Progress,
+                 master: Any = None) -> None:
+        from harness.load.launcher import MasterOptions
+
         self.experiment = experiment
+        self.master = master or MasterOptions()
         self.writer = writer
         self.dir = writer.path
         self.progress = progress
@@ -226,6 +232,13 @@ class Run:
                                       self.stack.actions())
         self.locust = self._make_locust()
         self.locust.start()
+        if self.master.bind != LOOPBACK or self.locust.expect_workers > exp.load.workers:
+            self.progress.message(
+                f"Locust master on {self.master.bind}:{self.locust.port}, waiting for "
+                f"{self.locust.expect_workers} workers (join with `stampede worker --master "
+                f"HOST:{self.locust.port} --locustfile {exp.load.locustfile}`)")
+        if self.master.ui_port is not None:
+            self.progress.message(f"live view: http://{LOOPBACK}:{self.master.ui_port}/?tab=gameday")
         t0 = self._wait_load_start()
         self.writer.set_t0(t0)
         self.writer.emit("run_start")
@@ -270,7 +283,9 @@ class Run:
         return LocustProcesses(
             locustfile, self.stack.base_url, self.dir / "logs", self.dir,
             workers=load.workers, duration=self.experiment.duration, users=users,
-            spawn_rate=load.spawn_rate or users, user_classes=load.user_classes, stages=stages)
+            spawn_rate=load.spawn_rate or users, user_classes=load.user_classes, stages=stages,
+            master_bind=self.master.bind, master_port=self.master.port,
+            expect_workers=self.master.expect_workers, ui_port=self.master.ui_port)
 
     def _wait_load_start(self) -> float:
         """Time 0 is when the master starts the users; it writes it down for us."""
@@ -323,7 +338,7 @@ class Run:
         """Until the load ends: halts, lost workers, phases and the progress display."""
         exp = self.experiment
         phase = None
-        lost: set[int] = set()
+        lost = WorkersLost(self.dir)
         violations = LineCount(self.dir / "violations.jsonl")
         while not self.stop.wait(0.2):
             t = self.writer.now_t()
@@ -333,16 +348,20 @@ class Run:
             if new_phase != phase:
                 phase = new_phase
                 self.writer.emit("phase", phase=phase)
-            for pid in self.locust.lost_workers():
-                if pid not in lost and t < exp.duration - 0.5 and self.locust.master_exited() is None:
-                    lost.add(pid)
-                    self.writer.emit("worker_lost", worker=f"local_{pid}")
-                    self.progress.message(f"worker {pid} lost")
+            for rec in lost.poll():  # the master saw it go: local or remote, the same way
+                if t < exp.duration - 0.5 and self.locust.master_exited() is None:
+                    self.writer.emit("worker_lost", worker=rec["worker"], how=rec["how"])
+                    self.progress.message(f"worker {rec['worker']} lost ({rec['how']})")
+                    if exp.load.halt_on_worker_loss:
+                        self.halt = f"worker {rec['worker']} lost (load.halt_on_worker_loss)"
+                        self.writer.emit("halt", reason=self.halt)
+                        self.progress.message(f"halt: {self.halt}")
+                        return "aborted"
             last = self.tail.last_second()
             rps, err = (last[1], last[2] / last[1] if last[1] else 0.0) if last else (0, 0.0)
             self.progress.update(Status(t, exp.duration, phase, active, rps, err,
                                         self.tail.requests))
-            reason = halt_reason(exp.halt, self.tail, violations.poll())
+            reason = halt_requested(self.dir) or halt_reason(exp.halt, self.tail, violations.poll())
             if reason:
                 self.halt = reason
                 self.writer.emit("halt", reason=reason)
@@ -459,12 +478,14 @@ def run_experiment(path: str | Path, *, out_dir: str | Path = "results",
                    time_scale: float | None = None, workers: int | None = None,
                    target_file: str | Path | None = None,
                    progress: Progress | None = None,
-                   flaws: list[str] | None = None) -> RunOutcome:
+                   flaws: list[str] | None = None, master: Any = None) -> RunOutcome:
     """Run one experiment file; exit codes: 0 passed, 1 an invariant failed, 2 halted,
     3 bad input or the stack failed, 128+N stopped by signal N.
 
     `flaws` (embedded target only) replaces the file's `target.flaws`: the same experiment
-    against a flawed shop, to show an invariant has teeth."""
+    against a flawed shop, to show an invariant has teeth. `master`
+    (harness.load.launcher.MasterOptions): where the Locust master listens for remote
+    workers, how many it waits for, and the port of the live web UI."""
     from harness.experiment import ExperimentError, load_experiment
 
     progress = progress or Progress()
@@ -475,12 +496,12 @@ def run_experiment(path: str | Path, *, out_dir: str | Path = "results",
     except (ExperimentError, OSError, ValueError) as exc:
         print(f"stampede run: {exc}", file=sys.stderr)
         return RunOutcome(None, "failed", EXIT_BAD_INPUT, str(exc))
-    if workers:
+    if workers is not None:
         experiment.load.workers = workers
     writer = RunWriter(new_run_dir(out_dir, experiment.name or Path(path).stem),
                        experiment.name or Path(path).stem)
     writer.write_experiment(Path(path), experiment.resolved())
-    outcome = Run(experiment, writer, progress).execute()
+    outcome = Run(experiment, writer, progress, master).execute()
     if outcome.status in ("completed", "aborted"):
         try:
             outcome.verdicts, passed = judge(outcome.results_dir)

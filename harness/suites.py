@@ -24,6 +24,7 @@ import json
 import select
 import shutil
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,8 +175,9 @@ def load_suite(path: str | Path) -> Suite:
 
 
 def wait_pause(seconds: float, message: str, out: IO[str] = sys.stdout,
-               stdin: IO[str] | None = None) -> None:
-    """A pause: on a terminal, Enter ends it early; elsewhere (CI) it just waits its duration."""
+               stdin: IO[str] | None = None, resume: threading.Event | None = None) -> None:
+    """A pause: on a terminal, Enter ends it early; elsewhere (CI) it just waits its duration.
+    `resume` (the live view's "Next experiment" button) ends it early too."""
     stdin = sys.stdin if stdin is None else stdin
     interactive = stdin.isatty()
     hint = " (Enter to go on)" if interactive else ""
@@ -183,8 +185,13 @@ def wait_pause(seconds: float, message: str, out: IO[str] = sys.stdout,
     out.flush()
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:
+        if resume is not None and resume.is_set():
+            return
         if not interactive:
-            time.sleep(min(left, 1.0))
+            if resume is not None:
+                resume.wait(min(left, 1.0))
+            else:
+                time.sleep(min(left, 1.0))
             continue
         ready, _, _ = select.select([stdin], [], [], min(left, 1.0))
         if ready:
@@ -269,7 +276,8 @@ def write_suite_files(suite_dir: Path, suite: Suite, steps: list[Step]) -> Path 
 
 def run_suite(path: str | Path, *, out_dir: str | Path = "results", time_scale: float | None = None,
               workers: int | None = None, target_file: str | Path | None = None,
-              flaws: list[str] | None = None, out: IO[str] = sys.stdout) -> int:
+              flaws: list[str] | None = None, out: IO[str] = sys.stdout,
+              master: Any = None) -> int:
     """Run every entry in order; the worst exit code of the runs (3 for a bad suite, nothing run).
 
     Time scale: `time_scale` (the command line) wins over the entry's, then the suite's, then
@@ -291,14 +299,26 @@ def run_suite(path: str | Path, *, out_dir: str | Path = "results", time_scale: 
     for entry in suite.entries:
         scale = time_scale or entry.time_scale or suite.time_scale
         if entry.file is None:
-            wait_pause(entry.pause * (scale or 1.0), entry.message, out)
+            ui_port = getattr(master, "ui_port", None)
+            if ui_port is None:
+                wait_pause(entry.pause * (scale or 1.0), entry.message, out)
+                continue
+            from harness.live.pause import serve_pause
+
+            seconds = entry.pause * (scale or 1.0)
+            upcoming = next((e.file.name for e in suite.entries[suite.entries.index(entry) + 1:]
+                             if e.file is not None), "the end of the suite")
+            with serve_pause(ui_port, entry.message, seconds, upcoming) as resume:
+                out.write(f"live view: http://127.0.0.1:{ui_port}/ has the Next experiment button\n")
+                wait_pause(seconds, entry.message, out, resume=resume)
             continue
         done += 1
         print(f"\n== {suite.name} {done}/{len(runs)}: {entry.file.name}"
               f"{' (time scale ' + format(scale, 'g') + ')' if scale else ''}", file=out, flush=True)
         chosen = flaws if flaws is not None else entry.flaws
         outcome = run_experiment(entry.file, out_dir=suite_dir, time_scale=scale,
-                                 workers=workers, target_file=target_file, flaws=chosen)
+                                 workers=workers, target_file=target_file, flaws=chosen,
+                                 master=master)
         steps.append(Step(scenario_name(entry.name, chosen), str(entry.file), outcome.results_dir,
                           outcome.status, outcome.exit_code, list(outcome.verdicts)))
         if outcome.exit_code >= 128:

@@ -24,3 +24,35 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
     """One PostgreSQL cluster for the session; create a database per test module."""
     with PostgresServer(workdir=tmp_path_factory.mktemp("postgres")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def stampede_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """`stampede up` in a child process (the embedded stack as an external target would be):
+    its printed addresses (target, toxiproxy_api, metrics, db_direct, ...). Ctrl-C stops it."""
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    logs = tmp_path_factory.mktemp("stampede-up")
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "up", "--logs", str(logs)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            process_group=0)
+    try:
+        text, deadline = "", time.monotonic() + 90
+        while "Ctrl-C stops everything" not in text and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            text += line
+        assert "Ctrl-C stops everything" in text, f"stampede up did not start:\n{text}"
+        yield dict(re.findall(r"^\s+(\w+)\s+(\S+)$", text, re.M))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -29,6 +29,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--flaw", action="append", default=None, metavar="NAME",
                      help="run against the reference shop with this flaw instead of the file's "
                           "target.flaws (repeatable; `--flaw none` for the sound shop)")
+    dist = run.add_argument_group("distributed load and the live view")
+    dist.add_argument("--master-bind", default=None, metavar="HOST",
+                      help="address the Locust master listens on for workers (default 127.0.0.1; "
+                           "0.0.0.0 lets `stampede worker` on other machines join)")
+    dist.add_argument("--master-port", type=int, default=None, metavar="P",
+                      help="port of the Locust master (default: a free port; 5557 is Locust's)")
+    dist.add_argument("--expect-workers", type=int, default=None, metavar="M",
+                      help="start the load once M workers joined (default: --workers; "
+                           "more when remote workers join)")
+    dist.add_argument("--ui", action="store_true",
+                      help="serve Locust's web UI with the Game day tab (fault timeline, "
+                           "invariants so far, Halt) while the run goes")
+    dist.add_argument("--ui-port", type=int, default=8089, metavar="P",
+                      help="port of the live view on 127.0.0.1 (default 8089)")
     run.set_defaults(func=_run)
 
     up = subparsers.add_parser(
@@ -48,11 +62,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from harness.load.launcher import MasterOptions
     from harness.runner import run_experiment
+    from harness.stack.ports import LOOPBACK
 
-    if args.workers is not None and args.workers < 1:
-        print("stampede run: --workers must be at least 1", file=sys.stderr)
+    remote_only = args.expect_workers is not None and args.expect_workers >= 1
+    if args.workers is not None and args.workers < (0 if remote_only else 1):
+        print("stampede run: --workers must be at least 1 (0 only with --expect-workers M, "
+              "for remote workers alone)", file=sys.stderr)
         return 3
+    if args.expect_workers is not None and args.expect_workers < max(1, args.workers or 0):
+        print("stampede run: --expect-workers must be at least --workers (it counts local and "
+              "remote workers)", file=sys.stderr)
+        return 3
+    for flag, port in (("--master-port", args.master_port), ("--ui-port", args.ui_port)):
+        if port is not None and not 0 < port < 65536:
+            print(f"stampede run: {flag} must be a port number, 1 to 65535", file=sys.stderr)
+            return 3
+    master = MasterOptions(bind=args.master_bind or LOOPBACK, port=args.master_port or 0,
+                           expect_workers=args.expect_workers,
+                           ui_port=args.ui_port if args.ui else None)
     if args.time_scale is not None and args.time_scale <= 0:
         print("stampede run: --time-scale must be positive, e.g. 0.25", file=sys.stderr)
         return 3
@@ -61,9 +90,11 @@ def _run(args: argparse.Namespace) -> int:
 
     if is_suite(args.file):
         return run_suite(args.file, out_dir=args.out, time_scale=args.time_scale,
-                         workers=args.workers, target_file=args.target, flaws=flaws)
+                         workers=args.workers, target_file=args.target, flaws=flaws,
+                         master=master)
     outcome = run_experiment(args.file, out_dir=args.out, time_scale=args.time_scale,
-                             workers=args.workers, target_file=args.target, flaws=flaws)
+                             workers=args.workers, target_file=args.target, flaws=flaws,
+                             master=master)
     return outcome.exit_code
 
 

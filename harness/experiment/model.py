@@ -94,6 +94,7 @@ class LoadSpec(Strict):
     stages: list[Stage] = []
     duration: Duration | None = None
     workers: int = Field(1, ge=1)
+    halt_on_worker_loss: bool = False  # a Locust worker lost mid-run aborts the run (exit 2)
 
 
 class SteadyState(Strict):
@@ -274,6 +275,7 @@ class Experiment(Strict):
                 "stages": stages,
                 "duration": load.duration,
                 "workers": load.workers,
+                "halt_on_worker_loss": load.halt_on_worker_loss,
             },
         }
 

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +75,25 @@ def user_class_args(user_classes: list[Any]) -> list[str]:
     return [*names, "--config-users", json.dumps(config)]
 
 
+@dataclass
+class MasterOptions:
+    """Where the master listens for workers and the web UI (defaults: loopback, headless)."""
+
+    bind: str = LOOPBACK
+    port: int = 0  # 0: a free port
+    expect_workers: int | None = None  # None: the local workers; more when remote ones join
+    ui_port: int | None = None  # None: headless
+
+
 class LocustProcesses:
     """One headless master and N local workers, each with its log in `<results>/logs/`."""
 
     def __init__(self, locustfile: Path, host: str, log_dir: Path, results_dir: Path,
                  workers: int, duration: float, users: int, spawn_rate: float,
-                 user_classes: list[Any], stages: list[dict[str, Any]] | None = None) -> None:
+                 user_classes: list[Any], stages: list[dict[str, Any]] | None = None,
+                 master_bind: str = LOOPBACK, master_port: int = 0,
+                 expect_workers: int | None = None, ui_port: int | None = None,
+                 ui_host: str = LOOPBACK) -> None:
         self.locustfile = locustfile
         self.host = host
         self.log_dir = log_dir
@@ -90,7 +104,11 @@ class LocustProcesses:
         self.spawn_rate = spawn_rate
         self.user_classes = user_classes
         self.stages = stages
-        self.port = 0
+        self.master_bind = master_bind
+        self.port = master_port
+        self.expect_workers = max(1, workers if expect_workers is None else expect_workers)
+        self.ui_port = ui_port  # None: headless; else the master serves the web UI there
+        self.ui_host = ui_host
         self.master: subprocess.Popen | None = None
         self.workers: list[subprocess.Popen] = []
         self.totals_dir = log_dir / "workers"
@@ -98,13 +116,25 @@ class LocustProcesses:
     def files_arg(self) -> str:
         return f"{PLUGIN},{self.locustfile}"
 
+    @property
+    def connect_host(self) -> str:
+        """Where local workers reach the master: loopback unless it is bound to one address."""
+        return LOOPBACK if self.master_bind in ("", "*", "0.0.0.0", "::") else self.master_bind
+
+    def mode_args(self) -> list[str]:
+        """Headless, or the web UI with the load started at once and Locust quitting after it."""
+        if self.ui_port is None:
+            return ["--headless", "--only-summary"]
+        return ["--autostart", "--autoquit", "0", "--only-summary",
+                "--web-host", self.ui_host, "--web-port", str(self.ui_port)]
+
     def start(self) -> None:
-        self.port = free_port()
+        self.port = self.port or free_port()
         cmd = [
             sys.executable, "-m", "locust", "-f", self.files_arg(),
-            "--master", "--headless", "--only-summary",
-            "--master-bind-host", LOOPBACK, "--master-bind-port", str(self.port),
-            "--expect-workers", str(self.n_workers),
+            "--master", *self.mode_args(),
+            "--master-bind-host", self.master_bind, "--master-bind-port", str(self.port),
+            "--expect-workers", str(self.expect_workers),
             "-H", self.host,
             "-t", f"{max(1, round(self.duration))}s",
             "-u", str(self.users), "-r", str(self.spawn_rate),
@@ -119,7 +149,7 @@ class LocustProcesses:
 
     def start_worker(self, index: int) -> subprocess.Popen:
         cmd = [sys.executable, "-m", "harness", "worker",
-               "--master", f"{LOOPBACK}:{self.port}", "--locustfile", str(self.locustfile)]
+               "--master", f"{self.connect_host}:{self.port}", "--locustfile", str(self.locustfile)]
         env = locust_env(None, self.stages, self.totals_dir)
         with open(self.log_dir / f"locust-worker-{index}.log", "ab") as log:
             return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,

@@ -17,6 +17,10 @@ from harness.load import recorder
 @events.init.add_listener
 def _install_recorder(environment, **_kwargs) -> None:
     recorder.install(environment)
+    if environment.web_ui is not None:  # `stampede run --ui`: the Game day tab
+        from harness.live import web
+
+        web.install(environment)
 
 
 _STAGES = json.loads(os.environ.get("STAMPEDE_STAGES") or "null")

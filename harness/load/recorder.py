@@ -213,6 +213,27 @@ class ResultsAppender:
             f.close()
 
 
+def watch_workers(runner: Any, results_dir: Path) -> None:
+    """Master: a worker that goes missing (no heartbeat) or quits while the load runs is lost."""
+    import gevent
+    from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING
+
+    from harness.live.control import record_worker_lost
+
+    known: set[str] = set()
+    while True:
+        gevent.sleep(0.5)
+        if runner.state not in (STATE_SPAWNING, STATE_RUNNING):
+            known.clear()
+            continue
+        for worker_id in list(known):
+            node = runner.clients.get(worker_id)
+            if node is None or node.state == STATE_MISSING:
+                known.discard(worker_id)
+                record_worker_lost(results_dir, worker_id, "quit" if node is None else "missing")
+        known.update(w for w, node in runner.clients.items() if node.state != STATE_MISSING)
+
+
 def install(environment: Any) -> None:
     """Wire the recorder into a Locust environment (called from the plugin's init listener)."""
     import gevent
@@ -281,6 +302,8 @@ def install(environment: Any) -> None:
                 runner.send_message(MSG_T0, recorder.t0, client_id=client_id)
 
         events.worker_connect.add_listener(late_worker)
+        if results_dir:
+            gevent.spawn(watch_workers, runner, Path(results_dir))
 
     if appender is None:
         return
