@@ -219,19 +219,20 @@ def print_matrix(steps: list[Step], file: IO[str] | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=file, highlight=False, soft_wrap=True)
-    if not console.is_terminal:
-        console.width = 200
     columns: list[str] = []
     for step in steps:
         for v in step.verdicts:
             if v.invariant not in columns:
                 columns.append(v.invariant)
+    console = Console(file=file, highlight=False, soft_wrap=True)
+    if not console.is_terminal:  # CI logs: wide enough that no scenario name is cut
+        console.width = max(120, 24 + max((len(s.scenario) for s in steps), default=10)
+                            + 11 * len(columns))
     table = Table(title="Failure handling matrix")
-    table.add_column("scenario")
-    table.add_column("run")
+    table.add_column("scenario", no_wrap=True)
+    table.add_column("run", no_wrap=True)
     for name in columns:
-        table.add_column(name.replace("_", " "), justify="center")
+        table.add_column(name.replace("_", " "), justify="center", min_width=4)
     for step, scenario in zip(steps, matrix_of(steps), strict=True):
         cells = []
         for name in columns:
