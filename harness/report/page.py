@@ -28,6 +28,9 @@ TEMPLATE = """<!doctype html>
  figure { margin: 8px 0 18px; } svg.chart { width: 100%; height: auto; display: block; }
  .empty { color: #777; font-style: italic; }
  section.matrix td.cell { text-align: center; }
+ section.matrix th + th { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap;
+                          vertical-align: bottom; text-align: left; padding: 6px 4px; }
+ section.matrix td.cell { padding: 4px 2px; font-size: 12px; }
 </style></head>
 <body>
 <h1>{{ title }}</h1>
