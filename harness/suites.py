@@ -275,6 +275,31 @@ def write_suite_files(suite_dir: Path, suite: Suite, steps: list[Step]) -> Path 
     return None
 
 
+def plan_suite(path: str | Path, time_scale: float | None = None, out: IO[str] = sys.stdout) -> int:
+    """`stampede plan SUITE`: every entry checked, listed with its time scale and length."""
+    from harness.experiment import load_experiment
+
+    try:
+        suite = load_suite(path)
+    except SuiteError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    total = 0.0
+    print(f"suite {suite.name}: {len(suite.entries)} steps", file=out)
+    for entry in suite.entries:
+        scale = time_scale or entry.time_scale or suite.time_scale
+        if entry.file is None:
+            seconds = entry.pause * (scale or 1.0)
+            print(f"  pause {seconds:g}s  {entry.message}", file=out)
+        else:
+            seconds = load_experiment(entry.file, time_scale=scale).duration
+            flaws = "".join(f" +{f}" for f in entry.flaws or [])
+            print(f"  {entry.name}{flaws}: {seconds:g}s of load (time_scale {scale or 1:g})", file=out)
+        total += seconds
+    print(f"total {total / 60:.1f} min, plus stack start and stop (about 15 s a run)", file=out)
+    return EXIT_PASSED
+
+
 def run_suite(path: str | Path, *, out_dir: str | Path = "results", time_scale: float | None = None,
               workers: int | None = None, target_file: str | Path | None = None,
               flaws: list[str] | None = None, out: IO[str] = sys.stdout,

@@ -29,7 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def plan_command(args: argparse.Namespace) -> int:
     from harness.experiment import ExperimentError, load_experiment
+    from harness.suites import is_suite, plan_suite
 
+    if is_suite(args.file):
+        return plan_suite(args.file, args.time_scale)
     try:
         experiment = load_experiment(args.file, time_scale=args.time_scale,
                                      target_file=args.target)

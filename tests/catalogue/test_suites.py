@@ -141,3 +141,15 @@ def test_matrix_rows_columns_and_exit_code() -> None:
     assert suite_exit_code(steps) == 2
     assert suite_exit_code(steps[:2]) == 1 and suite_exit_code(steps[:1]) == 0
     assert suite_exit_code([Step("x", "a", None, "failed", 3, [])] + steps) == 3
+
+
+def test_stampede_plan_lists_a_suite(tmp_path) -> None:
+    done = subprocess.run([sys.executable, "-m", "harness", "plan", str(EXPERIMENTS / "suites" / "nightly.yaml"),
+                           "--time-scale", "0.5"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "suite nightly: 8 steps" in done.stdout
+    assert "redis_outage: 45s of load (time_scale 0.5)" in done.stdout
+    bad = write(tmp_path, "experiments: [nope.yaml]\n")
+    done = subprocess.run([sys.executable, "-m", "harness", "plan", str(bad)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3 and "experiments[0].file: nope.yaml not found" in done.stderr
