@@ -40,14 +40,13 @@
   const confirmHalt = () => navigator.webdriver || window.confirm('Halt: stop the load and roll back every fault?');
 
   function selected() {
-    const tab = [...document.querySelectorAll('[role=tab]')].find((t) => t.textContent.trim() === 'Game day');
+    const tab = [...document.querySelectorAll('[role=tab]')].find((t) => t.textContent.trim().toLowerCase() === 'game day');
     return tab && tab.getAttribute('aria-selected') === 'true' ? tab : null;
   }
 
   function place(tab) {
     // right under the tab bar, as Locust's own tab panels are
-    const bar = tab.closest('[role=tablist]');
-    let host = bar;
+    let host = tab.closest('.MuiTabs-root') || tab.closest('[role=tablist]');
     while (host.parentElement && host.parentElement.children.length === 1) host = host.parentElement;
     if (host.nextElementSibling !== panel) host.after(panel);
   }
@@ -88,4 +87,15 @@
     }
   }
   setInterval(tick, 1000);
+
+  // Opened before the workers joined, Locust shows its start form and never polls again:
+  // reload once the load has started, so the tabs (and this one) appear by themselves.
+  if (window.templateArgs && window.templateArgs.state === 'ready') {
+    const poll = setInterval(async () => {
+      try {
+        const s = await (await fetch('gameday/state', {cache: 'no-store'})).json();
+        if (s.t !== null) { clearInterval(poll); location.reload(); }
+      } catch (e) { /* not up yet */ }
+    }, 1000);
+  }
 })();
