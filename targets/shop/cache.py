@@ -38,13 +38,30 @@ class CacheUnavailable(Exception):
         self.bypassed = bypassed
 
 
+class HandshakeConnection(aioredis.Connection):
+    """Commands time out after `socket_timeout` (the aggressive cache timeout); connection set-up
+    (connect, AUTH, SELECT) gets `socket_connect_timeout`. A timed-out command costs its
+    connection, and on a busy machine a reconnect held to 50 ms times out in turn: each timeout
+    would cause the next, and a healthy Redis would look down."""
+
+    async def on_connect_check_health(self, check_health: bool = True) -> None:
+        command_timeout, self.socket_timeout = self.socket_timeout, self.socket_connect_timeout
+        try:
+            await super().on_connect_check_health(check_health)
+        finally:
+            self.socket_timeout = command_timeout
+
+
 class Cache:
     def __init__(self, settings: Settings, breaker: CircuitBreaker) -> None:
-        timeout = None if settings.has("no_cache_timeout") else settings.cache_timeout
+        flawed = settings.has("no_cache_timeout")
+        timeout = None if flawed else settings.cache_timeout
         self.redis = aioredis.Redis.from_url(
             settings.redis_url,
+            connection_class=HandshakeConnection,
             socket_timeout=timeout,
-            socket_connect_timeout=timeout,
+            socket_connect_timeout=None if flawed else max(settings.cache_timeout,
+                                                           settings.cache_connect_timeout),
             retry=Retry(NoBackoff(), 0),  # a retry would multiply the timeout; the breaker decides
             max_connections=500,
             lib_name=None,  # no CLIENT SETINFO on connect: fewer round trips inside the timeout

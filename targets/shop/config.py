@@ -21,6 +21,7 @@ class Settings:
     rate_limit: int = 100
     rate_window: float = 10.0
     cache_timeout: float = 0.05
+    cache_connect_timeout: float = 0.2
     breaker_failures: int = 5
     breaker_span: float = 0.1
     breaker_latency: float = 0.04
@@ -69,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate-limit", type=int, default=100, help="requests per client per window")
     p.add_argument("--rate-window", type=float, default=10.0, help="rate limit window in seconds")
     p.add_argument("--cache-timeout-ms", type=float, default=50.0, help="timeout of each Redis call")
+    p.add_argument("--cache-connect-timeout-ms", type=float, default=200.0,
+                   help="timeout of a new Redis connection's set-up (connect + AUTH)")
     p.add_argument("--breaker-failures", type=int, default=5,
                    help="consecutive Redis/DB failures that open a breaker")
     p.add_argument("--breaker-span-ms", type=float, default=100.0,
@@ -131,6 +134,7 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         rate_limit=args.rate_limit,
         rate_window=args.rate_window,
         cache_timeout=args.cache_timeout_ms / 1000,
+        cache_connect_timeout=args.cache_connect_timeout_ms / 1000,
         breaker_failures=args.breaker_failures,
         breaker_span=args.breaker_span_ms / 1000,
         breaker_latency=args.breaker_latency_ms / 1000,

@@ -130,14 +130,16 @@ def test_slow_redis_does_not_slow_products(make_shop, flaw):
     shop = make_shop(*([flaw] if flaw else []), "--cache-timeout-ms=50")
     assert shop.get("/products/3").status_code == 200  # cached now
     shop.redis_link.latency(1500)
-    started = time.monotonic()
-    reply = shop.get("/products/3")
-    elapsed = time.monotonic() - started
-    assert reply.status_code == 200
-    if flaw:
-        assert elapsed >= 1.5, f"without a timeout the request waits for Redis ({elapsed:.3f}s)"
-    else:
-        # cache timeout (50 ms) + database time; 1 s leaves room for a busy machine, well under 1.5 s
+    for _ in range(2):  # the second needs a new connection: the timeout cost the first one
+        started = time.monotonic()
+        reply = shop.get("/products/3")
+        elapsed = time.monotonic() - started
+        assert reply.status_code == 200
+        if flaw:
+            assert elapsed >= 1.5, f"without a timeout the request waits for Redis ({elapsed:.3f}s)"
+            return
+        # cache timeout (50 ms; set-up of a new connection 200 ms) + database time; 1 s leaves
+        # room for a busy machine and is still well under the 1.5 s Redis takes
         assert elapsed < 1.0, f"took {elapsed:.3f}s"
         assert reply.headers["x-cache"] == "error"
 
