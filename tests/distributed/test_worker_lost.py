@@ -15,6 +15,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from harness.stack.ports import free_port
+
 pytestmark = pytest.mark.slow
 
 LOCUSTFILE = Path(__file__).resolve().parents[1] / "runner" / "products_locustfile.py"
@@ -40,9 +42,10 @@ load:
     return path
 
 
-def start_run(path: Path, out: Path, state: Path) -> subprocess.Popen:
+def start_run(path: Path, out: Path, state: Path, args: list[str] = ()) -> subprocess.Popen:
     env = dict(os.environ, STAMPEDE_STATE_DIR=str(state), PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "harness", "run", str(path), "--out", str(out)],
+    return subprocess.Popen([sys.executable, "-m", "harness", "run", str(path), "--out", str(out),
+                             *args],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
                             process_group=0)
 
@@ -128,18 +131,39 @@ def test_worker_killed_mid_run_is_recorded_and_counts_stay_exact(stampede_up: di
     assert before and all(master[t] > survivor.get(t, 0) for t in before), (master, survivor)
 
 
-def test_halt_on_worker_loss_aborts_the_run(stampede_up: dict[str, str], tmp_path: Path) -> None:
-    out = tmp_path / "out"
+def test_remote_worker_joins_and_its_loss_halts_the_run(stampede_up: dict[str, str],
+                                                        tmp_path: Path) -> None:
+    """One local worker plus one started apart with `stampede worker --master HOST:PORT`, as
+    on another machine; the load waits for both; losing the remote one halts the run."""
+    out, port = tmp_path / "out", free_port()
     path = experiment(tmp_path, stampede_up, "60s", "  halt_on_worker_loss: true\n")
-    proc = start_run(path, out, tmp_path / "state")
+    proc = start_run(path, out, tmp_path / "state",
+                     ["--workers", "1", "--expect-workers", "2", "--master-bind", "0.0.0.0",
+                      "--master-port", str(port)])
+    remote = None
     try:
+        time.sleep(2)
+        assert not list(out.glob("*/.load_start.json"))  # waiting for the second worker
+        remote = subprocess.Popen(
+            [sys.executable, "-m", "harness", "worker", "--master", f"127.0.0.1:{port}",
+             "--locustfile", str(LOCUSTFILE)], stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT, process_group=0)
         folder, t0 = wait_load_start(out, proc)
-        kill_one_worker(proc, t0, at=1.5)
+        time.sleep(max(0.0, t0 + 2.0 - time.time()))
+        remote.send_signal(signal.SIGKILL)  # our own child: the "other machine" goes away
+        remote.wait(timeout=10)
     finally:
         code, output = finish(proc)
+        if remote is not None and remote.poll() is None:
+            remote.kill()
+            remote.wait()
     assert code == 2, output
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["status"] == "aborted", summary
     assert "lost" in summary["halt_reason"] and summary["duration"] < 20, summary
-    kinds = [json.loads(line)["kind"] for line in (folder / "timeline.jsonl").read_text().splitlines()]
-    assert kinds.index("worker_lost") < kinds.index("halt")
+    timeline = [json.loads(line) for line in (folder / "timeline.jsonl").read_text().splitlines()]
+    kinds = [e["kind"] for e in timeline]
+    assert kinds.count("worker_lost") == 1 and kinds.index("worker_lost") < kinds.index("halt")
+    assert [e["t"] for e in timeline if e["kind"] == "worker_lost"][0] >= 2.0
+    # the local worker lived to the end and wrote its totals: the lost one was the remote one
+    assert len(list((folder / "logs" / "workers").glob("*.json"))) == 1
