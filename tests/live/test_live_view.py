@@ -23,9 +23,9 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 LOCUSTFILE = Path(__file__).resolve().parents[1] / "runner" / "products_locustfile.py"
-# where a person looks at it afterwards (the team's notes folder when there is one)
-SCREENSHOT = os.environ.get("STAMPEDE_LIVE_SCREENSHOT") or (
-    "/work/notes/live.png" if Path("/work/notes").is_dir() else None)
+# set STAMPEDE_SCREENSHOT_DIR to keep the screenshot for a person to look at
+SCREENSHOT_DIR = os.environ.get("STAMPEDE_SCREENSHOT_DIR")
+SCREENSHOT = str(Path(SCREENSHOT_DIR) / "live.png") if SCREENSHOT_DIR else None
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from harness.report import write_report
 
 from .scenario import game_day
 
-NOTES_SCREENSHOT = Path("/work/notes/report.png")
+# set STAMPEDE_SCREENSHOT_DIR to keep the screenshot for a person to look at
+SCREENSHOT_DIR = os.environ.get("STAMPEDE_SCREENSHOT_DIR")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--disable-dev-shm-usage", "--window-size=1280,900")
@@ -77,5 +79,5 @@ def test_report_renders_charts_in_chromium(report: Path, browser, tmp_path) -> N
     shot = tmp_path / "report.png"
     browser.set_window_size(1280, 2600)
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
-    if NOTES_SCREENSHOT.parent.is_dir():
-        shutil.copy(shot, NOTES_SCREENSHOT)
+    if SCREENSHOT_DIR:
+        shutil.copy(shot, Path(SCREENSHOT_DIR) / "report.png")
