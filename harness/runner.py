@@ -24,6 +24,7 @@ from harness.live.control import WorkersLost, halt_requested
 from harness.load.recorder import LOAD_START_FILE
 from harness.metrics.collectors import Collector, postgres_source, redis_source, target_source
 from harness.progress import Progress, Status
+from harness.results import jsonl
 from harness.results.writer import RunWriter, new_run_dir, write_json
 from harness.stack.ports import LOOPBACK
 
@@ -205,7 +206,21 @@ class Run:
         self.writer.finish(status, requests=self.tail.requests, failures=self.tail.failures,
                            halt_reason=self.halt, error=error, duration=self.load_end_t)
         self.writer.close()
+        self._compact()
         return RunOutcome(self.dir, status, exit_code, error)
+
+    def _compact(self) -> None:
+        """Gzip the bulky files (docs/results-format.md), whatever the status, once no one writes.
+
+        A master that would not die may still append: then the files stay plain (readers
+        take either form), as they do when compressing fails.
+        """
+        master = getattr(self.locust, "master", None)
+        if master is not None and master.poll() is None:
+            self.progress.message("results left uncompressed: the Locust master is still running")
+            return
+        for problem in jsonl.compact(self.dir):
+            self.progress.message(problem)
 
     def _run(self) -> str:
         from harness.experiment import prepare_proxies

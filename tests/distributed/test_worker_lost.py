@@ -15,6 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from harness.results import jsonl
 from harness.stack.ports import free_port
 
 pytestmark = pytest.mark.slow
@@ -92,8 +93,7 @@ def finish(proc: subprocess.Popen, timeout: float = 90) -> tuple[int, str]:
 def per_second(folder: Path) -> dict[int, int]:
     """The master's requests per second (records with the same t add up)."""
     totals: dict[int, int] = {}
-    for line in (folder / "requests.jsonl").read_text().splitlines():
-        rec = json.loads(line)
+    for rec in jsonl.records(folder / "requests.jsonl"):  # requests.jsonl.gz once finished
         totals[rec["t"]] = totals.get(rec["t"], 0) + rec["count"]
     return totals
 

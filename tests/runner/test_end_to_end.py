@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from harness.results import jsonl
+
 from .processes import EXPERIMENTS, StampedeProcess, proxy_faults_left, run_dir
 
 pytestmark = pytest.mark.slow
@@ -53,7 +55,7 @@ def _redis_password(out: Path, timeout: float = 90) -> str:
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return jsonl.records(path)  # a finished run's bulky files are gzipped
 
 
 def test_run_completes_and_says_where_results_are(run: dict[str, Any]) -> None:
@@ -71,6 +73,13 @@ def test_request_buckets_cover_the_whole_run(run: dict[str, Any]) -> None:
     assert set(range(0, 28)) <= seconds, sorted(set(range(0, 28)) - seconds)
     summary = json.loads((run["dir"] / "summary.json").read_text())
     assert sum(r["count"] for r in _jsonl(run["dir"] / "requests.jsonl")) == summary["requests"]
+
+
+def test_the_finished_run_is_compacted(run: dict[str, Any]) -> None:
+    names = {p.name for p in run["dir"].iterdir()}
+    assert {"requests.jsonl.gz", "metrics.jsonl.gz", "counters.jsonl.gz"} <= names, names
+    assert not names & {"requests.jsonl", "metrics.jsonl", "counters.jsonl"}, names
+    assert "timeline.jsonl" in names and not [n for n in names if n.endswith(".tmp")], names
 
 
 def test_breaker_opens_during_the_outage_only(run: dict[str, Any]) -> None:

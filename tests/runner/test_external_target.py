@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from harness.results import jsonl
+
 from .processes import StampedeProcess, run_dir
 
 pytestmark = pytest.mark.slow
@@ -58,7 +60,7 @@ faults:
         faults = [e for e in events if e["kind"] in ("fault_start", "fault_end")]
         assert [e["kind"] for e in faults] == ["fault_start", "fault_end"]
         assert all("error" not in e for e in faults), faults
-        metrics = [json.loads(x) for x in (folder / "metrics.jsonl").read_text().splitlines()]
+        metrics = jsonl.records(folder / "metrics.jsonl")  # metrics.jsonl.gz once finished
         assert {m["source"] for m in metrics if m["ok"]} == {"target", "postgres"}  # no Redis address
         assert json.loads((folder / "summary.json").read_text())["requests"] > 20
         # the run left the external proxy as it found it, and started no stack of its own

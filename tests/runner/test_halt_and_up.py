@@ -35,6 +35,9 @@ def test_halt_aborts_and_rolls_back(tmp_path: Path) -> None:
     halt = [e for e in timeline if e["kind"] == "halt"]
     assert len(halt) == 1 and halt[0]["t"] < 40  # stopped well before the 60 s end
     assert timeline[-1] == {**timeline[-1], "kind": "run_end", "status": "aborted"}
+    # an aborted run is compacted too (docs/results-format.md)
+    assert {f.name for f in folder.glob("*.jsonl*")} >= {"requests.jsonl.gz", "metrics.jsonl.gz"}
+    assert not (folder / "requests.jsonl").exists() and not (folder / "metrics.jsonl").exists()
     toxics, disabled = proxy_faults_left(folder / "logs" / "proxy.log")
     assert toxics == set() and disabled == set()
     assert leftovers == []
