@@ -2,6 +2,7 @@
 
 Writes a results folder as `stampede run` would (20 endpoints, per-second buckets with
 latency histograms, 1 Hz scrapes of the target, Redis and PostgreSQL, counters, faults),
+compacts it as a finished run does (harness.results.jsonl: the bulky .jsonl files gzipped),
 then times RunResult.load and judging every invariant. Prints figures; asserts nothing.
 Goals: judging under 2 s, folder under 20 MB.
 
@@ -22,7 +23,7 @@ import numpy as np
 
 from harness import histogram
 from harness.invariants import INVARIANTS
-from harness.results import RunResult
+from harness.results import RunResult, jsonl
 from harness.verdicts import judge_results, judge_run
 
 DURATION = 3600
@@ -144,6 +145,10 @@ def write_run(path: Path) -> None:
         "failures": 0, "halt_reason": None, "error": None}))
 
 
+def folder_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="write the synthetic run here and keep it")
@@ -156,12 +161,19 @@ def main() -> None:
         started = time.perf_counter()
         write_run(path)
         written = time.perf_counter() - started
-        size = sum(p.stat().st_size for p in path.iterdir() if p.is_file())
+        plain = folder_size(path)
+        t0 = time.perf_counter()
+        problems = jsonl.compact(path)  # what the end of `stampede run` does
+        compacted = time.perf_counter() - t0
+        size = folder_size(path)
         print(f"synthetic run: {DURATION} s x {RPS} req/s over {ENDPOINTS} endpoints "
               f"({DURATION * ENDPOINTS:,} request buckets), written in {written:.1f}s")
         for p in sorted(path.iterdir()):
-            print(f"  {p.name:18} {p.stat().st_size / 1e6:7.2f} MB")
-        print(f"folder size: {size / 1e6:.1f} MB (goal < 20 MB)")
+            print(f"  {p.name:21} {p.stat().st_size / 1e6:7.2f} MB")
+        print(f"folder size: {plain / 1e6:.1f} MB while running (plain), {size / 1e6:.1f} MB "
+              f"finished (goal < 20 MB); compacting took {compacted:.2f}s")
+        for problem in problems:
+            print(f"  compacting failed: {problem}")
 
         t0 = time.perf_counter()
         result = RunResult.load(path)
