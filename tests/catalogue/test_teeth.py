@@ -5,7 +5,7 @@ One `stampede run` of a generated suite (real redis-server, PostgreSQL, fault pr
 and Locust): each chosen experiment once sound and once per flaw, time-scaled hard. CI runs
 a rotating pair of flaws (by day of the year); the whole matrix:
 
-    STAMPEDE_TEETH=all .venv/bin/pytest tests/catalogue/test_teeth.py       # about 20 minutes
+    STAMPEDE_TEETH=all .venv/bin/pytest tests/catalogue/test_teeth.py       # about 15 minutes
     STAMPEDE_TEETH=no_ttl_jitter,unbounded_db .venv/bin/pytest tests/catalogue/test_teeth.py
 """
 
