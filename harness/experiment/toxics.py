@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-# Attributes each toxic takes (TOXIPROXY_API.md), as (required, optional); all are
-# non-negative integers. Real Toxiproxy reads a missing one as 0 (a latency toxic without
-# `latency` does nothing); our embedded proxy refuses it, and so do we, before the run.
-TOXIC_ATTRIBUTES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "latency": (("latency",), ("jitter",)),
-    "bandwidth": (("rate",), ()),
-    "slow_close": (("delay",), ()),
-    "timeout": (("timeout",), ()),
-    "reset_peer": (("timeout",), ()),
-    "slicer": (("average_size",), ("size_variation", "delay")),
-    "limit_data": (("bytes",), ()),
-}
+from harness.proxy.toxics import ATTRIBUTES
+
+# Attributes each toxic takes, as (required, optional): the embedded proxy's own table, so
+# the file is checked exactly as the proxy will check it. Real Toxiproxy reads a missing one
+# as 0 (a latency toxic without `latency` does nothing); our proxy refuses it, and so do we,
+# before the run.
+TOXIC_ATTRIBUTES = ATTRIBUTES
 
 # `down` is not a toxic: it is the proxy's `enabled: false`.
 DOWN = "down"
