@@ -97,7 +97,6 @@ def test_stampede_run_fixture_returns_a_run_result(tmp_path) -> None:
 
 
 def test_a_runner_that_cannot_start_fails_every_item_with_its_stderr(tmp_path) -> None:
-    pytest.importorskip("harness.runner", reason="the runner lands with issue 4")
     exp = tmp_path / "experiments" / "broken.yaml"
     exp.parent.mkdir()
     exp.write_text("name: broken\nload: {users: 1, duration: 10s}\n"
@@ -113,7 +112,6 @@ def test_a_runner_that_cannot_start_fails_every_item_with_its_stderr(tmp_path) -
 @pytest.mark.slow
 def test_an_experiment_file_runs_once_and_yields_its_invariants(tmp_path) -> None:
     """The whole path: pytest FILE -> `python -m harness run` -> one folder -> one item each."""
-    pytest.importorskip("harness.runner", reason="the runner lands with issue 4")
     exp = tmp_path / "experiments" / "tiny_outage.yaml"
     exp.parent.mkdir()
     exp.write_text(
