@@ -93,7 +93,9 @@ def _positive(value: Any) -> bool:
 def load_suite(path: str | Path) -> Suite:
     """Read and check a suite file and every experiment it names; SuiteError lists every problem."""
     from harness.experiment import ExperimentError, load_experiment, parse_duration
-    from targets.shop.flaws import parse_flaws
+    from harness.stack.target_service import target_service
+
+    parse_flaws = target_service().parse_flaws  # suites switch flaws of the default service
 
     path = Path(path)
     try:
