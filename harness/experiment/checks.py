@@ -31,7 +31,7 @@ from harness.experiment.units import format_seconds as fmt
 from harness.experiment.units import parse_size
 
 Problem = tuple[tuple[str | int, ...], str]
-# The metric names a target exposes by default (DESIGN.md, "Contracts with a target").
+# The metric names a target exposes by default (docs/own-service.md, "What your service must expose").
 TARGET_METRICS = (
     "stampede_circuit_state",
     "stampede_cache_requests_total",
