@@ -33,7 +33,7 @@ from harness.experiment.units import parse_size
 from harness.stack.target_service import target_service
 
 Problem = tuple[tuple[str | int, ...], str]
-# The metric names a target exposes by default (DESIGN.md, "Contracts with a target").
+# The metric names a target exposes by default (docs/own-service.md, "What your service must expose").
 TARGET_METRICS = (
     "stampede_circuit_state",
     "stampede_cache_requests_total",
