@@ -83,9 +83,9 @@ class Signals:
             if text:
                 out[name] = text
         for query in sorted(set(queries) | set(self.db_queries_by_query)):
-            text = self.db_query(query)
-            if text:
-                out[series_key("db_queries", query=query)] = text
+            per_query = self.db_query(query)
+            if per_query:
+                out[series_key("db_queries", query=query)] = per_query
         return out
 
     def expressions(self) -> list[str]:
