@@ -24,6 +24,7 @@ import numpy as np
 
 from harness import histogram
 from harness.results import jsonl
+from harness.results.records import RequestRecord, failure_count
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -123,16 +124,6 @@ def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     yield from jsonl.records(path)
 
 
-class _Bucket(msgspec.Struct):
-    """One line of requests.jsonl (unknown fields are ignored, so the format can grow)."""
-
-    t: float = 0.0
-    endpoint: str = ""
-    count: int = 0
-    failures: dict[str, int] = {}
-    hist: dict[int, int] = {}
-
-
 class _Counter(msgspec.Struct):
     t: float = 0.0
     name: str = ""
@@ -227,7 +218,7 @@ class RunResult:
     # -- loading ---------------------------------------------------------------------
 
     def _load_requests(self, path: Path) -> None:
-        recs = _decode_lines(path, _Bucket)
+        recs: list[RequestRecord] = _decode_lines(path, RequestRecord)
         endpoints: dict[str, int] = {}
         ep_of = [endpoints.setdefault(r.endpoint, len(endpoints)) for r in recs]
         self.endpoints: list[str] = list(endpoints)
@@ -237,8 +228,8 @@ class RunResult:
         self._rec_count = np.fromiter((r.count for r in recs), dtype=np.int64, count=n)
         # exact status codes ("503") repeat their class ("5xx"): count classes only
         self._rec_fail = np.fromiter(
-            (sum(v for k, v in r.failures.items() if not k.isdigit()) if r.failures else 0
-             for r in recs), dtype=np.int64, count=n)
+            (failure_count(r.failures) if r.failures else 0 for r in recs), dtype=np.int64,
+            count=n)
         lengths = np.fromiter((len(r.hist) for r in recs), dtype=np.int64, count=n)
         total = int(lengths.sum())
         h_rec = np.repeat(np.arange(n), lengths)
