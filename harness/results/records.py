@@ -93,3 +93,17 @@ class TimelineEvent(msgspec.Struct):
     def from_dict(cls, record: Mapping[str, object]) -> TimelineEvent:
         return msgspec.convert(record, cls)
 
+
+
+class ExperimentFault(msgspec.Struct):
+    """The planned part of one entry of experiment.json `faults` (run seconds)."""
+
+    name: str | None = None
+    proxy: str | None = None
+    type: str | None = None
+    start: float | None = None
+    end: float | None = None  # = start for instant actions
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, object]) -> ExperimentFault:
+        return msgspec.convert(record, cls)
