@@ -203,10 +203,10 @@ class ResultsAppender:
                  "failures": bucket.failures,
                  "hist": {str(b): n for b, n in sorted(bucket.hist.items())}},
                 separators=(",", ":")))
-        for key in sorted(k for k in self.pending.counters if k[0] + 1 <= horizon):
+        for ckey in sorted(k for k in self.pending.counters if k[0] + 1 <= horizon):
             ctr_lines.append(json.dumps(
-                {"t": key[0], "name": key[1], "key": key[2],
-                 "count": self.pending.counters.pop(key)}, separators=(",", ":")))
+                {"t": ckey[0], "name": ckey[1], "key": ckey[2],
+                 "count": self.pending.counters.pop(ckey)}, separators=(",", ":")))
         for name, lines in (("requests", req_lines), ("counters", ctr_lines)):
             if lines:
                 self._files[name].write("\n".join(lines) + "\n")
@@ -263,7 +263,7 @@ def install(environment: Any) -> None:
         recorder.t0 = t0
         if appender is not None:
             appender.t0 = t0
-            write_atomic(Path(results_dir) / LOAD_START_FILE, json.dumps({"ts": t0}))
+            write_atomic(appender.dir / LOAD_START_FILE, json.dumps({"ts": t0}))
         if isinstance(runner, MasterRunner):
             runner.send_message(MSG_T0, t0)
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import msgspec
 
-from harness.histogram import merge
 from harness.results.records import RequestRecord, SecondTotals
 
 
@@ -64,7 +63,8 @@ class RequestTail:
             sec = self.seconds.setdefault(int(rec.t), SecondTotals())
             sec.count += rec.count
             sec.failures += failed
-            merge(sec.hist, rec.hist)
+            for bucket, n in rec.hist.items():
+                sec.hist[bucket] = sec.hist.get(bucket, 0) + n
             self.requests += rec.count
             self.failures += failed
 

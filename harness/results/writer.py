@@ -38,7 +38,7 @@ def run_id(name: str, started: float | None = None) -> str:
     return f"{stamp}-{safe}"
 
 
-def new_run_dir(out_dir: str | os.PathLike, name: str) -> Path:
+def new_run_dir(out_dir: str | os.PathLike[str], name: str) -> Path:
     """Create `<out>/<UTC time>-<name>/`; a second run in the same second gets a suffix."""
     parent = Path(out_dir).resolve()  # children run in other folders (redis-server chdirs)
     parent.mkdir(parents=True, exist_ok=True)
