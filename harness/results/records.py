@@ -67,7 +67,7 @@ class SecondTotals(msgspec.Struct):
     hist: dict[int, int] = {}
 
 
-class TimelineEvent(msgspec.Struct):
+class TimelineEvent(msgspec.Struct, frozen=True):
     """One line of timeline.jsonl; which fields are set depends on `kind`.
 
     `fault_start`/`fault_end`: fault, planned_t, proxy, type, error, interrupted;
@@ -95,7 +95,7 @@ class TimelineEvent(msgspec.Struct):
 
 
 
-class ExperimentFault(msgspec.Struct):
+class ExperimentFault(msgspec.Struct, frozen=True):
     """The planned part of one entry of experiment.json `faults` (run seconds)."""
 
     name: str | None = None

@@ -55,3 +55,9 @@ def test_an_instant_action_ends_where_it_starts() -> None:
     flush = fault_windows(PLANNED[3:4], [])[0]
     assert (flush.planned_start, flush.planned_end, flush.proxy) == (25.0, 25.0, None)
     assert fault_windows([{"name": "x", "start": 3.0}], [])[0].planned_end == 3.0
+
+
+def test_windows_compare_and_hash_like_values() -> None:
+    """Frozen, as before the events were kept: usable in sets and as dict keys."""
+    first, again = fault_windows(PLANNED, TIMELINE), fault_windows(PLANNED, TIMELINE)
+    assert first == again and len(set(first) | set(again)) == len(PLANNED) + 1
