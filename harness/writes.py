@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from harness.results import jsonl
+from harness.results import files, jsonl
 from harness.results.writer import write_json
 
 CONNECT_TIMEOUT_S = 5
@@ -69,7 +69,7 @@ def sql_scheme_problem(database_url: str | None) -> str | None:
 def acknowledged_ids(results_dir: Path) -> dict[str, list[str]]:
     """Write kind -> ids, in the order the load recorded them."""
     ids: dict[str, list[str]] = defaultdict(list)
-    for record in jsonl.records(results_dir / "writes.jsonl"):
+    for record in jsonl.records(results_dir / files.WRITES):
         ids[str(record.get("kind"))].append(str(record["id"]))
     return dict(ids)
 
@@ -112,7 +112,7 @@ def check_writes(results_dir: Path, database_url: str | None, rules: Mapping[str
                           f"({rule.method} {rule.path}) were neither 2xx nor 404: {shown}{more}")
     if errors:
         result["error"] = "; ".join(errors)
-    write_json(results_dir / "write_check.json", result)
+    write_json(results_dir / files.WRITE_CHECK, result)
     return result
 
 
