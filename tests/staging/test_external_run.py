@@ -66,6 +66,9 @@ def staging(tmp_path: Path, redis_server: RedisServer,
             f"  base_url: {base}\n  toxiproxy_url: {proxy.api_url}\n"
             f"  metrics_url: {base}/metrics\n  database_url: {database}\n"
             "  writes:\n    order: {sql: 'SELECT id::text FROM orders WHERE id::text = ANY(%(ids)s)'}\n"
+            # a profile write is USER:VERSION: kept when the user's version reached it
+            "    profile: {sql: 'SELECT i FROM unnest(%(ids)s::text[]) AS i JOIN users u\n"
+            "      ON u.id = split_part(i, '':'', 1)::int AND u.version >= split_part(i, '':'', 2)::int'}\n"
             "proxies:\n  redis: {expect: true}\n"  # the config made it
             f'  db: {{listen: "{proxies["db"]["listen"]}", upstream: "{proxies["db"]["upstream"]}"}}\n')
         yield {"target": str(target), "api": proxy.api_url}
