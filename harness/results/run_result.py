@@ -96,6 +96,7 @@ class MetricSource:
     t: np.ndarray
     samples: list[dict[str, float] | None]
     keys: set[str] = field(default_factory=set)
+    errors: list[str | None] = field(default_factory=list)  # why each gap is one
 
 
 def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
@@ -115,6 +116,7 @@ class _Scrape(msgspec.Struct):
     source: str = ""
     ok: bool = True
     samples: dict[str, float] | None = None
+    error: str | None = None
 
 
 def _decode_lines(path: Path, kind: type[msgspec.Struct]) -> list[Any]:
@@ -164,6 +166,7 @@ class RunResult:
         self._load_requests(path / "requests.jsonl")
         self._load_counters(path / "counters.jsonl")
         self._load_metrics(path / "metrics.jsonl")
+        self._derived_signals: MetricSource | None = None
         self.faults = fault_windows(self.experiment.get("faults") or [], self.timeline)
         self._hist_cache: dict[str | None, np.ndarray] = {}
 
@@ -227,20 +230,22 @@ class RunResult:
             self._counters.setdefault(rec.name, []).append((int(rec.t), rec.key, rec.count))
 
     def _load_metrics(self, path: Path) -> None:
-        raw: dict[str, tuple[list[float], list[dict[str, float] | None]]] = {}
+        raw: dict[str, tuple[list[float], list[dict[str, float] | None], list[str | None]]] = {}
         for rec in _decode_lines(path, _Scrape):
-            times, samples = raw.setdefault(rec.source, ([], []))
+            times, samples, errors = raw.setdefault(rec.source, ([], [], []))
             times.append(rec.t)
             samples.append(rec.samples if rec.ok else None)
+            errors.append(None if rec.ok else (rec.error or "failed"))
         self.metrics: dict[str, MetricSource] = {}
-        for source, (times, samples) in raw.items():
+        for source, (times, samples, errors) in raw.items():
             keys: set[str] = set()
             for s in samples:
                 if s:
                     keys.update(s)
             order = np.argsort(np.asarray(times), kind="stable")
             self.metrics[source] = MetricSource(
-                t=np.asarray(times)[order], samples=[samples[i] for i in order], keys=keys
+                t=np.asarray(times)[order], samples=[samples[i] for i in order], keys=keys,
+                errors=[errors[i] for i in order],
             )
 
     # -- time and windows ------------------------------------------------------------
@@ -413,7 +418,51 @@ class RunResult:
     def events(self, kind: str) -> list[dict[str, Any]]:
         return [ev for ev in self.timeline if ev.get("kind") == kind]
 
-    # -- metrics ---------------------------------------------------------------------
+    # -- signals ---------------------------------------------------------------------
+
+    def signals_source(self) -> MetricSource | None:
+        """The run's recorded signals (harness.signals); for a run recorded before signals
+        existed, the defaults evaluated on its stored `stampede_*` series."""
+        if "signals" in self.metrics:
+            return self.metrics["signals"]
+        if self._derived_signals is None and "target" in self.metrics:
+            self._derived_signals = _signals_from_target(self.metrics["target"])
+        return self._derived_signals
+
+    def signal(self, name: str, **labels: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(t, value) of one signal (`signal("breaker_open", dependency="redis")`); NaN at
+        gaps; None when the run did not record that signal (no expression for it)."""
+        src = self.signals_source()
+        key = signal_key(name, **labels)
+        if src is None or key not in src.keys:
+            return None
+        values = np.full(len(src.t), np.nan)
+        for i, sample in enumerate(src.samples):
+            if sample is not None:  # before its first series appeared, a signal reads 0
+                values[i] = float(sample.get(key, 0.0))
+        return src.t, values
+
+    def signal_expression(self, name: str, **labels: str) -> str:
+        """The expression the run read a signal with, for messages (as experiment.json has it)."""
+        series = (self.experiment.get("signals") or {}).get("series") or {}
+        expr = series.get(signal_key(name, **labels))
+        if isinstance(expr, dict):
+            return f"opens {expr.get('opens')} over leaves {expr.get('leaves')}"
+        return str(expr) if expr else signal_key(name, **labels)
+
+    def signal_gaps(self, start: float, end: float) -> str:
+        """"" when the signals have no gap in [start, end], else how many and why (named)."""
+        src = self.signals_source()
+        if src is None:
+            return ""
+        why = [e for t, e in zip(src.t, src.errors, strict=False)
+               if start <= t <= end and e is not None]
+        if not why:
+            return ""
+        return (f"; {len(why)} signal gap{'s' if len(why) > 1 else ''} between {start:.1f}s and "
+                f"{end:.1f}s ({why[0]})")
+
+    # -- raw metrics ---------------------------------------------------------------------
 
     def metric_name(self, ours: str) -> str:
         """The target's name for one of our metric names (experiment target.metric_names)."""
@@ -455,6 +504,38 @@ class RunResult:
         if series is None:
             return None
         return counter_rate(*series)
+
+
+def signal_key(name: str, **labels: str) -> str:
+    """How a signal is recorded: `breaker_open{dependency="redis"}` (harness.signals.model)."""
+    from harness.signals.model import series_key
+
+    return series_key(name, **labels)
+
+
+def _signals_from_target(target: MetricSource) -> MetricSource:
+    """stampede's default signals evaluated on stored `stampede_*` series, scrape by scrape."""
+    from harness.signals.evaluate import ScrapeEvaluator
+    from harness.signals.exposition import Sample
+    from harness.signals.model import default_signals
+
+    queries = {split_key(k)[1].get("query", "") for k in target.keys
+               if k.startswith("stampede_db_queries_total{")} - {""}
+    evaluator = ScrapeEvaluator(default_signals().series(queries))
+    samples: list[dict[str, float] | None] = []
+    keys: set[str] = set()
+    for scrape in target.samples:
+        if scrape is None:
+            samples.append(None)
+            continue
+        parsed = []
+        for key, value in scrape.items():
+            name, labels = split_key(key)
+            parsed.append(Sample(name, tuple(sorted(labels.items())), float(value)))
+        values = evaluator.evaluate(parsed)
+        keys.update(values)
+        samples.append(values)
+    return MetricSource(t=target.t, samples=samples, keys=keys, errors=list(target.errors))
 
 
 def counter_rate(t: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

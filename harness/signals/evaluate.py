@@ -40,9 +40,15 @@ class EventBreakerState:
 
 
 class ScrapeEvaluator:
-    """Series key -> value for each scrape body; a series not exposed yet reads 0."""
+    """Series key -> value for each scrape body.
+
+    A signal is left out until its expression first matches a series; from then on, a
+    scrape where nothing matches reads 0 (a counter that has not counted). A signal never
+    matched in a whole run is absent from it, so a verdict can say the expression is wrong.
+    """
 
     def __init__(self, series: Mapping[str, Expression]) -> None:
+        self.matched: set[str] = set()
         self._plain: dict[str, Selector] = {}
         self._events: dict[str, tuple[Selector, Selector, EventBreakerState]] = {}
         for key, expr in series.items():
@@ -56,7 +62,18 @@ class ScrapeEvaluator:
         return self.evaluate(parse_exposition(text))
 
     def evaluate(self, samples: list[Sample]) -> dict[str, float]:
-        out = {key: sel.evaluate(samples) for key, sel in self._plain.items()}
+        out: dict[str, float] = {}
+        for key, sel in self._plain.items():
+            value, matched = sel.evaluate_matched(samples)
+            self._keep(out, key, value, matched)
         for key, (opens, leaves, state) in self._events.items():
-            out[key] = state.update(opens.evaluate(samples), leaves.evaluate(samples))
+            o, o_matched = opens.evaluate_matched(samples)
+            lv, l_matched = leaves.evaluate_matched(samples)
+            self._keep(out, key, state.update(o, lv), o_matched or l_matched)
         return out
+
+    def _keep(self, out: dict[str, float], key: str, value: float, matched: bool) -> None:
+        if matched:
+            self.matched.add(key)
+        if key in self.matched:
+            out[key] = value

@@ -87,7 +87,8 @@ class PrometheusClient:
 
     def query_range(self, expr: str, start: float, end: float,
                     step: float = STEP_S) -> dict[float, float]:
-        """Unix time -> the sum over the series the expression returned at that step."""
+        """Unix time -> the sum over the series the expression returned at that step (steps
+        where it returned none are left out)."""
         data = self._get("/api/v1/query_range", query=expr, start=f"{start:.3f}",
                          end=f"{end:.3f}", step=f"{step:g}")
         sums: dict[float, float] = {}
@@ -138,6 +139,7 @@ class PrometheusSignals:
         self.instance = instance
         self._events = {key: EventBreakerState() for key, expr in self.series.items()
                         if isinstance(expr, EventBreaker)}
+        self.matched: set[str] = set()  # as ScrapeEvaluator: absent until a query returns data
 
     def fetch(self, start: float, end: float) -> list[Step]:
         """Steps start, start+1, ... <= end; every step is a value set or a named gap."""
@@ -167,10 +169,15 @@ class PrometheusSignals:
             samples = {}
             for key, expr in self.series.items():
                 if isinstance(expr, EventBreaker):
-                    samples[key] = self._events[key].update(
-                        values[key + "\0opens"].get(ts, 0.0), values[key + "\0leaves"].get(ts, 0.0))
+                    opens, leaves = values[key + "\0opens"], values[key + "\0leaves"]
+                    value = self._events[key].update(opens.get(ts, 0.0), leaves.get(ts, 0.0))
+                    matched = ts in opens or ts in leaves
                 else:
-                    samples[key] = values[key].get(ts, 0.0)
+                    value, matched = values[key].get(ts, 0.0), ts in values[key]
+                if matched:
+                    self.matched.add(key)
+                if key in self.matched:
+                    samples[key] = value
             steps.append(Step(ts, samples))
         return steps
 

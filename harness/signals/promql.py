@@ -77,8 +77,13 @@ class Selector:
 
     def evaluate(self, samples: Iterable[Sample]) -> float:
         """Sum of the matching series after the comparison; 0 when none is left."""
+        return self.evaluate_matched(samples)[0]
+
+    def evaluate_matched(self, samples: Iterable[Sample]) -> tuple[float, bool]:
+        """(value, whether the selector matched any series at all, before the comparison)."""
         total = 0.0
-        for sample in self.matching(samples):
+        matching = self.matching(samples)
+        for sample in matching:
             value = sample.value
             if self.comparison is not None:
                 op, number, as_bool = self.comparison
@@ -88,7 +93,7 @@ class Selector:
                 elif not holds:
                     continue
             total += value
-        return total
+        return total, bool(matching)
 
 
 def parse_selector(text: str) -> Selector:
