@@ -7,7 +7,7 @@ slip a non-loopback host past the check.
 
 from __future__ import annotations
 
-from harness.experiment.checks import host_problems
+from harness.experiment.addresses import host_problems
 from harness.experiment.loader import TARGET_FILE_FIELDS, ExperimentError, format_path
 from harness.experiment.model import Experiment
 

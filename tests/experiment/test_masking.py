@@ -29,8 +29,10 @@ def test_query_string_password_never_reaches_the_results(tmp_path: Path) -> None
     exp_file.write_text(textwrap.dedent(f"""
         name: masked
         target:
-          options:
-            database_url: "postgresql://postgres@127.0.0.1:5432/shop?password={secret}"
+          kind: external
+          base_url: http://127.0.0.1:8000
+          toxiproxy_url: http://127.0.0.1:8474
+          database_url: "postgresql://postgres@127.0.0.1:5432/shop?password={secret}"
         load: {{users: 1, duration: 2s, locustfile: {Path(__file__).parents[1] / 'runner' / 'tiny_locustfile.py'}}}
     """))
     experiment = load_experiment(exp_file)
@@ -41,6 +43,6 @@ def test_query_string_password_never_reaches_the_results(tmp_path: Path) -> None
     finally:
         writer.close()
     written = json.loads((folder / "experiment.json").read_text())
-    assert written["target"]["options"]["database_url"].endswith("?password=***")
+    assert written["target"]["database_url"].endswith("?password=***")
     for path in (p for p in folder.rglob("*") if p.is_file()):
         assert secret not in path.read_text(), path.name
