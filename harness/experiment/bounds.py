@@ -41,10 +41,11 @@ def non_finite_problems(data: Any, path: Path_ = ()) -> list[Problem]:
     return []
 
 
-def _over(path: Path_, value: float | None, limit: float, what: str) -> list[Problem]:
+def _over(path: Path_, value: float | None, limit: float, what: str,
+          unit: str = "") -> list[Problem]:
     if value is None or value <= limit:
         return []
-    return [(path, f"expected at most {what}, got {value:g}")]
+    return [(path, f"expected at most {what}, got {value:g}{unit}")]
 
 
 def time_scale_problem(scale: float) -> str | None:
@@ -60,7 +61,7 @@ def bound_problems(exp: Experiment) -> list[Problem]:
     """Every number above its bound (the numbers as written, before time_scale)."""
     week = "7 days (604800 s)"
     load = exp.load
-    problems = _over(("load", "duration"), load.duration, MAX_DURATION, week)
+    problems = _over(("load", "duration"), load.duration, MAX_DURATION, week, " s")
     problems += _over(("load", "users"), load.users, MAX_USERS, f"{MAX_USERS} users")
     problems += _over(("load", "spawn_rate"), load.spawn_rate, MAX_SPAWN_RATE,
                       f"{MAX_SPAWN_RATE:g} users a second")
@@ -70,18 +71,18 @@ def bound_problems(exp: Experiment) -> list[Problem]:
                           f"a weight of {MAX_WEIGHT}")
     for i, stage in enumerate(load.stages):
         here = ("load", "stages", i)
-        problems += _over((*here, "duration"), stage.duration, MAX_DURATION, week)
+        problems += _over((*here, "duration"), stage.duration, MAX_DURATION, week, " s")
         problems += _over((*here, "users"), stage.users, MAX_USERS, f"{MAX_USERS} users")
         problems += _over((*here, "spawn_rate"), stage.spawn_rate, MAX_SPAWN_RATE,
                           f"{MAX_SPAWN_RATE:g} users a second")
     if exp.steady_state is not None:
-        problems += _over(("steady_state", "from"), exp.steady_state.from_, MAX_DURATION, week)
-        problems += _over(("steady_state", "to"), exp.steady_state.to, MAX_DURATION, week)
+        problems += _over(("steady_state", "from"), exp.steady_state.from_, MAX_DURATION, week, " s")
+        problems += _over(("steady_state", "to"), exp.steady_state.to, MAX_DURATION, week, " s")
     for i, spec in enumerate(exp.faults):
         here = ("faults", i)
-        problems += _over((*here, "at"), spec.at, MAX_DURATION, week)
-        problems += _over((*here, "for"), spec.for_, MAX_DURATION, week)
-        problems += _over((*here, "until"), spec.until, MAX_DURATION, week)
+        problems += _over((*here, "at"), spec.at, MAX_DURATION, week, " s")
+        problems += _over((*here, "for"), spec.for_, MAX_DURATION, week, " s")
+        problems += _over((*here, "until"), spec.until, MAX_DURATION, week, " s")
         for key, value in spec.attributes.items():
             if isinstance(value, bool) or not isinstance(value, int | float):
                 continue  # not a number: the fault checks say what it should be
@@ -89,7 +90,7 @@ def bound_problems(exp: Experiment) -> list[Problem]:
             what = "one hour (3600000 ms)" if key in MS_ATTRIBUTES else f"{MAX_ATTRIBUTE}"
             problems += _over((*here, "attributes", key), value, limit, what)
     for i, cond in enumerate(exp.halt):
-        problems += _over(("halt", i, "for"), cond.for_, MAX_DURATION, week)
+        problems += _over(("halt", i, "for"), cond.for_, MAX_DURATION, week, " s")
         if cond.metric == "p99_ms":
             problems += _over(("halt", i, "above"), cond.above, MAX_P99_MS, "one hour (3600000 ms)")
         elif cond.metric == "violations":

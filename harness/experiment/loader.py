@@ -92,8 +92,8 @@ def load_experiment(
     places.errors(problems + non_finite)
     assert experiment is not None  # a failed validation always has errors, raised above
 
+    places.errors(bound_problems(experiment))  # what follows assumes sane numbers
     fill_defaults(experiment, path.stem)
-    places.errors(bound_problems(experiment))  # the cross-field checks assume sane numbers
     proxies_hint = f"`proxies:` in {target_file}" if target_file is not None else "`proxies:`"
     problems = check_experiment(experiment, path.parent, proxies_hint=proxies_hint)
     parser = embedded_target_parser() if experiment.target.kind == "embedded" else None
