@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from harness.experiment.model import Experiment
+from harness.masking import mask_secrets
 
 Path_ = tuple[str | int, ...]
 Problem = tuple[Path_, str]
@@ -142,8 +143,8 @@ def host_problems(exp: Experiment) -> list[Problem]:
                 f'"{host or "0.0.0.0"}" listens on every network interface, not only loopback; '
                 f'add `allowed_hosts: ["{host or "0.0.0.0"}"]` if you mean to expose it')))
         elif "://" in host:
-            problems.append((path, f'{host!r}: a URL whose address a client could read '
-                                   "differently (a backslash or a space in it); write it plainly"))
+            problems.append((path, f"{mask_secrets(host)!r}: a URL whose address a client could "
+                                   "read differently (a backslash or a space in it); write it plainly"))
         else:
             problems.append((path, (
                 f'host "{host}" is not a loopback address and not in allowed_hosts; '

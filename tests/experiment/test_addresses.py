@@ -86,3 +86,16 @@ def test_good_target_options_pass(tmp_path: Path) -> None:
     exp = load(tmp_path, "target: {options: {product_ttl: 1, rate_limit: 100, access_log: true,"
                          " warm: null, host: 127.0.0.1}}\n" + LOAD + "\n")
     assert exp.target.options["product_ttl"] == 1
+
+
+def test_check_before_start_sees_overrides_made_after_load(tmp_path: Path) -> None:
+    from harness.experiment.hosts import check_before_start
+
+    exp = load(tmp_path, LOAD + "\n")
+    check_before_start(exp)
+    exp.load.workers = 100_000  # `stampede run --workers 100000`
+    exp.target.options["host"] = "0.0.0.0"
+    with pytest.raises(ExperimentError) as caught:
+        check_before_start(exp)
+    assert "load.workers: expected at most 1024 workers" in str(caught.value)
+    assert 'target.options.host: "0.0.0.0" listens on every' in str(caught.value)
