@@ -11,6 +11,7 @@ out of strings and never resolves or connects to them.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -43,12 +44,27 @@ def host_port(value: str) -> tuple[str, int] | None:
     return host.strip("[]"), int(port)
 
 
+_KEYWORD_HOST = re.compile(r"(?:^|\s)(?:host|hostaddr)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\S+))",
+                           re.IGNORECASE)
+
+
+def keyword_hosts(dsn: str) -> list[str]:
+    """Hosts of a libpq keyword string (`host=db.example port=5432 dbname=shop`)."""
+    hosts: list[str] = []
+    for quoted, bare in _KEYWORD_HOST.findall(dsn):
+        hosts += [item.strip() for item in (quoted or bare).split(",")]
+    return [host for host in hosts if host and not host.startswith(("/", "@"))]
+
+
 def url_hosts(url: str) -> list[str]:
     """Every host a URL names: each of the netloc's (libpq allows `h1,h2:5433`) and each
-    `host=`/`hostaddr=` of the query string. Unix socket paths are left out: they are local.
+    `host=`/`hostaddr=` of the query string, or of a libpq keyword string given instead of
+    a URL. Unix socket paths are left out: they are local.
 
     Raises ValueError for a URL whose host a client could read differently from us.
     """
+    if "://" not in url:
+        return keyword_hosts(url)
     parts = urlsplit(url)
     if "\\" in parts.netloc or any(ch.isspace() for ch in parts.netloc):
         raise ValueError(f'a URL with a backslash or a space in its address: "{url}"')
@@ -77,7 +93,7 @@ def _option_places(value: Any, path: Path_, hostish: bool) -> Iterator[tuple[Pat
         for index, item in enumerate(value):
             yield from _option_places(item, (*path, index), hostish)
     elif isinstance(value, str):
-        if "://" in value:
+        if "://" in value or keyword_hosts(value):
             yield from _url_places(path, value)
         elif hostish:
             parsed = host_port(value)

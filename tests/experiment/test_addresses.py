@@ -26,6 +26,7 @@ def test_url_hosts_reads_every_host_a_client_would() -> None:
         ["h1", "::1", "h3", "h4", "10.0.0.9"]
     assert url_hosts("postgresql://u@%2Fvar%2Frun%2Fpg/db?host=/tmp") == []  # Unix sockets
     assert url_hosts("http://127.0.0.1@evil.example:80/") == ["evil.example"]
+    assert url_hosts("dbname=shop host = 'h1,h2' hostaddr=10.0.0.1") == ["h1", "h2", "10.0.0.1"]
     with pytest.raises(ValueError):
         url_hosts("http://evil.example\\@127.0.0.1/")
 
@@ -42,6 +43,10 @@ def test_url_hosts_reads_every_host_a_client_would() -> None:
      "target.options.redis_url", "cache.example"),
     (f"{{{EXTERNAL}, database_url: 'postgresql://u@127.0.0.1/shop?hostaddr=192.0.2.7'}}",
      "target.database_url", "192.0.2.7"),
+    (f"{{{EXTERNAL}, database_url: 'dbname=shop host=db.prod.example.com user=u'}}",
+     "target.database_url", "db.prod.example.com"),
+    ("{options: {database_url: \"dbname=shop hostaddr='192.0.2.8'\"}}",
+     "target.options.database_url", "192.0.2.8"),
     (f"{{{EXTERNAL}, metrics_url: 'http://127.0.0.1:1,metrics.example/'}}",
      "target.metrics_url", "metrics.example"),
 ])
