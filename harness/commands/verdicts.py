@@ -11,7 +11,7 @@ PARTIAL_HELP = ("judge a run that did not complete (status failed or running) an
                 "every verdict then says '(partial run: STATUS)'")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = subparsers.add_parser(
         "check", help="judge a stored results folder again (optionally with other bounds)",
         description="Judge the invariants of a stored run; exit 0 all passed, 1 an invariant "

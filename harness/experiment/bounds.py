@@ -70,7 +70,7 @@ def bound_problems(exp: Experiment) -> list[Problem]:
         problems += _over(("load", "user_classes", i, "weight"), uc.weight, MAX_WEIGHT,
                           f"a weight of {MAX_WEIGHT}")
     for i, stage in enumerate(load.stages):
-        here = ("load", "stages", i)
+        here: Path_ = ("load", "stages", i)
         problems += _over((*here, "duration"), stage.duration, MAX_DURATION, week, " s")
         problems += _over((*here, "users"), stage.users, MAX_USERS, f"{MAX_USERS} users")
         problems += _over((*here, "spawn_rate"), stage.spawn_rate, MAX_SPAWN_RATE,

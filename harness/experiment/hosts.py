@@ -11,7 +11,7 @@ from harness.experiment.addresses import host_problems
 from harness.experiment.bounds import Problem, bound_problems
 from harness.experiment.loader import TARGET_FILE_FIELDS, ExperimentError, format_path
 from harness.experiment.model import Experiment
-from harness.experiment.target_options import embedded_target_parser, option_problems
+from harness.experiment.target_options import target_option_problems
 
 
 def check_allowed_hosts(experiment: Experiment) -> None:
@@ -23,10 +23,8 @@ def check_allowed_hosts(experiment: Experiment) -> None:
 def check_before_start(experiment: Experiment) -> None:
     """The load-time guards again, on the experiment as it will run: after command-line
     overrides (`--workers`, `--flaw`) or edits in code. Hosts, bounds, target options."""
-    problems = host_problems(experiment) + bound_problems(experiment)
-    parser = embedded_target_parser() if experiment.target.kind == "embedded" else None
-    if parser is not None:
-        problems += option_problems(experiment.target.options, parser)
+    problems = (host_problems(experiment) + bound_problems(experiment)
+                + target_option_problems(experiment.target))
     _raise(experiment, problems)
 
 

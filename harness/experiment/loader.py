@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from harness.experiment.bounds import bound_problems, non_finite_problems, time_scale_problem
 from harness.experiment.checks import Problem, check_experiment, did_you_mean, fill_defaults
 from harness.experiment.model import Experiment
-from harness.experiment.target_options import embedded_target_parser, option_problems
+from harness.experiment.target_options import target_option_problems
 from harness.experiment.yamlmarks import line_of, load_marked
 
 
@@ -96,9 +96,7 @@ def load_experiment(
     fill_defaults(experiment, path.stem)
     proxies_hint = f"`proxies:` in {target_file}" if target_file is not None else "`proxies:`"
     problems = check_experiment(experiment, path.parent, proxies_hint=proxies_hint)
-    parser = embedded_target_parser() if experiment.target.kind == "embedded" else None
-    if parser is not None:
-        problems += option_problems(experiment.target.options, parser)
+    problems += target_option_problems(experiment.target)
     places.errors(problems)
     scale = experiment.time_scale if time_scale is None else time_scale
     scale_problem = time_scale_problem(scale)

@@ -13,6 +13,7 @@ import importlib
 from typing import Any
 
 from harness.experiment.checks import did_you_mean
+from harness.experiment.model import EmbeddedTarget, ExternalTarget
 from harness.masking import is_secret_key, mask_secrets
 
 Problem = tuple[tuple[str | int, ...], str]
@@ -21,6 +22,14 @@ MANAGED = {
     "port": "the embedded stack picks a free port itself",
     "flaw": "list flaws under `target.flaws`",
 }
+
+
+def target_option_problems(target: EmbeddedTarget | ExternalTarget) -> list[Problem]:
+    """The embedded target's options against its parser (nothing to check otherwise)."""
+    if not isinstance(target, EmbeddedTarget) or not target.options:
+        return []
+    parser = embedded_target_parser()
+    return option_problems(target.options, parser) if parser is not None else []
 
 
 def option_problems(options: dict[str, Any], parser: argparse.ArgumentParser) -> list[Problem]:

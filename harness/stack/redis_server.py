@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -60,7 +61,7 @@ class RedisServer:
         self.password = password
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="stampede-redis-"))
         self.log_path = log_path or self.workdir / "redis.log"
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -116,7 +117,7 @@ class RedisServer:
         self.stop()
         self.start()
 
-    def client(self, **kwargs) -> redis.Redis:
+    def client(self, **kwargs: Any) -> redis.Redis:
         return redis.Redis(host=self.host, port=self.port, password=self.password, **kwargs)
 
     def __enter__(self) -> RedisServer:
