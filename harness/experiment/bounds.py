@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 from typing import Any
+from urllib.parse import urlsplit
 
-from harness.experiment.model import Experiment
+from harness.experiment.addresses import host_port
+from harness.experiment.model import Experiment, ExternalTarget
 
 Path_ = tuple[str | int, ...]
 Problem = tuple[Path_, str]
@@ -28,6 +30,8 @@ MAX_VIOLATIONS = 1_000_000_000.0
 MAX_ATTRIBUTE_MS = 3_600_000  # latency, jitter, delay, timeout of a toxic: one hour
 MAX_ATTRIBUTE = 2**40  # other toxic numbers (bytes, KB/s, sizes): 1 TiB
 MS_ATTRIBUTES = ("latency", "jitter", "delay", "timeout")
+MAX_PORT = 65_535
+URL_FIELDS = ("base_url", "toxiproxy_url", "metrics_url", "database_url")
 
 
 def non_finite_problems(data: Any, path: Path_ = ()) -> list[Problem]:
@@ -95,7 +99,29 @@ def bound_problems(exp: Experiment) -> list[Problem]:
             problems += _over(("halt", i, "above"), cond.above, MAX_P99_MS, "one hour (3600000 ms)")
         elif cond.metric == "violations":
             problems += _over(("halt", i, "above"), cond.above, MAX_VIOLATIONS, f"{MAX_VIOLATIONS:g}")
+    problems += port_problems(exp)
     scale = time_scale_problem(exp.time_scale)
     if scale and "time_scale" in exp.model_fields_set:
         problems.append((("time_scale",), scale))
+    return problems
+
+
+def port_problems(exp: Experiment) -> list[Problem]:
+    """Ports above 65535 in proxy addresses and URLs (a socket would raise OverflowError)."""
+    problems: list[Problem] = []
+    for name, spec in exp.proxies.items():
+        for key in ("upstream", "listen"):
+            parsed = host_port(getattr(spec, key) or "")
+            if parsed and parsed[1] > MAX_PORT:
+                problems.append((("proxies", name, key),
+                                 f"expected a port from 0 to {MAX_PORT}, got {parsed[1]}"))
+    if isinstance(exp.target, ExternalTarget):
+        for key in URL_FIELDS:
+            url = getattr(exp.target, key)
+            netloc = urlsplit(url).netloc.rpartition("@")[2] if url else ""
+            for entry in netloc.split(","):  # libpq: several host:port
+                port = entry.rpartition("]")[2].rpartition(":")[2] if ":" in entry else ""
+                if port.isdigit() and int(port) > MAX_PORT:
+                    problems.append((("target", key),
+                                     f"expected a port from 0 to {MAX_PORT}, got {port}"))
     return problems

@@ -93,3 +93,13 @@ def test_binary_and_undecodable_files_name_the_file(tmp_path: Path, content: byt
     path.write_bytes(content)
     with pytest.raises(ExperimentError, match=r"binary.yaml:1: not a (UTF-8|YAML) text file"):
         load_experiment(path)
+
+
+def test_ports_beyond_65535(tmp_path: Path) -> None:
+    message = refused(tmp_path, """\
+        target: {kind: external, base_url: 'http://127.0.0.1:99999', toxiproxy_url: 'http://127.0.0.1:8474'}
+        proxies: {api: {upstream: '127.0.0.1:70000', listen: '127.0.0.1:9000'}}
+        load: {users: 2, duration: 10s}
+        """)
+    assert "exp.yaml:1: target.base_url: expected a port from 0 to 65535, got 99999" in message
+    assert "exp.yaml:2: proxies.api.upstream: expected a port from 0 to 65535, got 70000" in message
