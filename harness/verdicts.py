@@ -92,7 +92,7 @@ def judge_results(results_dir: str | Path, experiment_path: str | Path | None = 
         entries = load_invariants(experiment_path)
     else:
         entries = list(result.experiment.get("invariants") or [])
-    verdicts = [unapplied_faults(result, entry) or verdict
+    verdicts = [unapplied_faults(result, entry, verdict)
                 for entry, verdict in zip(entries, judge_run(result, entries), strict=True)]
     if status not in JUDGEABLE:
         for verdict in verdicts:
@@ -118,10 +118,10 @@ def fault_references(entry: dict[str, Any]) -> list[tuple[str, bool]]:
     return refs
 
 
-def unapplied_faults(result: RunResult, entry: dict[str, Any]) -> Verdict | None:
-    """A failing verdict when the entry's window belongs to a fault that was never applied
-    (or whose heal was never recorded): judged on the planned times instead, it would pass
-    on the absence of any fault. None when every fault it names really happened."""
+def unapplied_faults(result: RunResult, entry: dict[str, Any], verdict: Verdict) -> Verdict:
+    """The verdict, or a failing one when the entry's window belongs to a fault that was
+    never applied (or whose heal was never recorded): judged on the planned times instead,
+    it would pass on the absence of any fault."""
     faults = {f.name: f for f in result.faults}
     for name, needs_heal in fault_references(entry):
         fault = faults.get(name)
@@ -133,11 +133,10 @@ def unapplied_faults(result: RunResult, entry: dict[str, Any]) -> Verdict | None
             why = f"fault {name!r} was applied but its heal was never recorded"
         else:
             continue
-        verdict = judge_run(result, [entry])[0]
         return Verdict(verdict.invariant, verdict.id, verdict.window, False, None,
                        verdict.bound, verdict.unit,
                        f"not judged: {why}, so its window shows no fault to survive")
-    return None
+    return verdict
 
 
 def write_verdicts(results_dir: Path, verdicts: list[Verdict], summary: dict[str, Any],
