@@ -24,7 +24,7 @@ Problem = tuple[Path_, str]
 WILDCARDS = ("0.0.0.0", "::")  # a bind to every interface, not a host to reach
 QUERY_HOST_KEYS = ("host", "hostaddr")  # libpq takes these over the netloc's host
 # Target option names whose value is an address the target binds or connects to.
-HOST_OPTION_SUFFIXES = ("host", "hostaddr", "bind", "address", "addr")
+HOST_OPTION_SUFFIXES = ("host", "hostname", "hostaddr", "bind", "address", "addr")
 
 
 def is_loopback(host: str) -> bool:
@@ -98,6 +98,8 @@ def _option_places(value: Any, path: Path_, hostish: bool) -> Iterator[tuple[Pat
         elif hostish:
             parsed = host_port(value)
             yield path, (parsed[0] if parsed else value.strip().strip("[]"))
+    elif hostish and value is not None and not isinstance(value, bool):
+        yield path, str(value)  # `host: 167772161` is an address too (10.0.0.1)
 
 
 def _is_host_key(key: object) -> bool:

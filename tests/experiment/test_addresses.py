@@ -35,6 +35,7 @@ def test_url_hosts_reads_every_host_a_client_would() -> None:
     ("{options: {host: 0.0.0.0}}", "target.options.host", "0.0.0.0"),
     ("{options: {host: '::'}}", "target.options.host", "::"),
     ("{options: {host: 192.0.2.1}}", "target.options.host", "192.0.2.1"),
+    ("{options: {host: 167772161}}", "target.options.host", "167772161"),
     ("{options: {database_url: 'postgresql://postgres@10.9.9.9:5432/shop'}}",
      "target.options.database_url", "10.9.9.9"),
     ("{options: {database_url: 'postgresql://u@127.0.0.1/shop?host=db.prod.example.com'}}",
@@ -54,7 +55,7 @@ def test_each_address_is_checked(tmp_path: Path, target: str, field: str, host: 
     with pytest.raises(ExperimentError) as caught:
         load(tmp_path, f"target: {target}\n{LOAD}\n")
     assert f"exp.yaml:1: {field}: " in str(caught.value) and f'"{host}"' in str(caught.value)
-    listed = f'"{host}"' if ":" in host else host
+    listed = f'"{host}"' if ":" in host or host.isdigit() else host
     load(tmp_path, f"target: {target}\nallowed_hosts: [{listed}]\n{LOAD}\n")  # allowed: fine
 
 
