@@ -22,6 +22,7 @@ from typing import Any
 
 from harness.exit_codes import ExitCode, signal_exit
 from harness.experiment import ExperimentError, ProxySetupError, load_experiment, prepare_proxies
+from harness.experiment.hosts import check_before_start
 from harness.experiment.model import EmbeddedTarget, Experiment
 from harness.faults import FaultClient, FaultSchedule, Rollback
 from harness.halts import Halts, WorkerLoss
@@ -339,11 +340,12 @@ def run_experiment(path: str | Path, *, out_dir: str | Path = "results",
         experiment = load_experiment(path, time_scale=time_scale, target_file=target_file)
         if flaws is not None:
             set_flaws(experiment, flaws, path)
+        if workers is not None:
+            experiment.load.workers = workers
+        check_before_start(experiment)  # the guards again, with the overrides applied
     except (ExperimentError, OSError, ValueError) as exc:
         print(f"stampede run: {exc}", file=sys.stderr)
         return RunOutcome(None, "failed", ExitCode.BAD_INPUT, str(exc))
-    if workers is not None:
-        experiment.load.workers = workers
     name = experiment.name or Path(path).stem
     writer = RunWriter(new_run_dir(out_dir, name), name)
     writer.write_experiment(Path(path), experiment.resolved())

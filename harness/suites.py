@@ -81,7 +81,7 @@ def is_suite(path: str | Path) -> bool:
     """A YAML mapping with an `experiments:` list and no `load:` is a suite."""
     try:
         data = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError):
+    except (OSError, ValueError, yaml.YAMLError):  # ValueError: not UTF-8
         return False  # the experiment loader reports it properly
     return isinstance(data, dict) and "experiments" in data and "load" not in data
 

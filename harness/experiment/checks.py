@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import ipaddress
 from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from harness.experiment.addresses import host_port as _host_port
+from harness.experiment.addresses import host_problems as host_problems
+from harness.experiment.addresses import is_loopback as is_loopback
 from harness.experiment.model import (
     DEFAULT_LOCUSTFILE,
     EMBEDDED_PROXIES,
@@ -138,7 +140,7 @@ def _check_target(exp: Experiment) -> list[Problem]:
 
 
 def _check_embedded_service(target: EmbeddedTarget) -> list[Problem]:
-    """Unknown service, flaws or options of an embedded target: refused before anything starts."""
+    """An unknown service or flaw of an embedded target: refused before anything starts."""
     try:
         service = target_service(target.service)
     except LookupError as exc:
@@ -149,64 +151,7 @@ def _check_embedded_service(target: EmbeddedTarget) -> list[Problem]:
          f'unknown flaw "{flaw}"{did_you_mean(flaw, known)} Known flaws: {", ".join(known)}')
         for index, flaw in enumerate(target.flaws) if flaw not in service.flaws
     ]
-    for key, message in service.option_problems(target.options).items():
-        hint = did_you_mean(key, sorted(service.options)) if key not in service.options else ""
-        problems.append((("target", "options", key), f"{message}{hint}"))
     return problems
-
-
-def _host_port(value: str) -> tuple[str, int] | None:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not host:
-        return None
-    return host.strip("[]"), int(port)
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def host_problems(exp: Experiment) -> list[Problem]:
-    """Traffic and faults go to loopback only, unless the experiment names the host.
-
-    Pure: it reads hosts out of URLs and never resolves or connects to them.
-    """
-    allowed = {host.lower() for host in exp.allowed_hosts}
-    problems: list[Problem] = [
-        (
-            ("allowed_hosts", index),
-            f'expected a bare host name or address such as "redis.staging", got "{host}"; '
-            f'write "{urlsplit(host).hostname or host}"',
-        )
-        for index, host in enumerate(exp.allowed_hosts)
-        if "/" in host or "@" in host
-    ]
-    places: list[tuple[tuple[str | int, ...], str]] = []
-    if exp.target.kind == "external":
-        for key in ("base_url", "toxiproxy_url", "metrics_url", "database_url"):
-            url = getattr(exp.target, key)
-            host = urlsplit(url).hostname if url else None
-            if host:
-                places.append((("target", key), host))
-    for name, spec in exp.proxies.items():
-        for key in ("upstream", "listen"):
-            parsed = _host_port(getattr(spec, key) or "")
-            if parsed and parsed[0] not in ("", "0.0.0.0", "::"):
-                places.append((("proxies", name, key), parsed[0]))
-    return problems + [
-        (
-            path,
-            f'host "{host}" is not a loopback address and not in allowed_hosts; '
-            f"add `allowed_hosts: [{host}]` if you mean to send traffic and faults there",
-        )
-        for path, host in places
-        if not is_loopback(host) and host.lower() not in allowed
-    ]
 
 
 def _check_load(exp: Experiment) -> list[Problem]:

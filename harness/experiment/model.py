@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 
 from harness.experiment.toxics import ACTIONS, DOWN
 from harness.experiment.units import parse_duration
+from harness.masking import mask_secrets
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -259,16 +259,13 @@ class Experiment(Strict):
         return copy
 
     def resolved(self) -> dict[str, Any]:
-        """The `experiment.json` of docs/results-format.md (passwords in URLs masked)."""
+        """The `experiment.json` of docs/results-format.md (secrets masked, see harness.masking)."""
         load = self.load
         stages, end = [], 0.0
         for stage in load.stages:
             end = round(end + stage.duration, 6)
             stages.append({**stage.model_dump(), "end": end})
-        target = self.target.model_dump()
-        for key in ("base_url", "toxiproxy_url", "metrics_url", "database_url"):
-            if target.get(key):
-                target[key] = mask_password(target[key])
+        target = mask_secrets(self.target.model_dump())  # options too: `database_url`, tokens
         steady = self.steady_state
         return {
             "name": self.name,
@@ -296,11 +293,5 @@ class Experiment(Strict):
         }
 
 
-def mask_password(url: str) -> str:
-    """`postgresql://u:secret@h/db` -> `postgresql://u:***@h/db`, so results never hold secrets."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+# The one masking function, under the name this package has always exported.
+mask_password = mask_secrets

@@ -14,21 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.masking import mask_secrets
 from harness.results import files
 from harness.results.atomic import write_atomic
-
-_URL_SECRET = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<secret>[^@/\s]+)@")
-
-
-def mask_secrets(value: Any) -> Any:
-    """Replace passwords in URLs (`redis://:pw@h`, `postgresql://u:pw@h`) with `***`, recursively."""
-    if isinstance(value, str):
-        return _URL_SECRET.sub(lambda m: f"{m['scheme']}{m['user']}:***@", value)
-    if isinstance(value, dict):
-        return {k: mask_secrets(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [mask_secrets(v) for v in value]
-    return value
 
 
 def run_id(name: str, started: float | None = None) -> str:

@@ -7,6 +7,7 @@ it up by the name in `target.service`. The reference shop is one such package.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -15,8 +16,6 @@ from importlib.metadata import entry_points
 ENTRY_POINT_GROUP = "stampede.targets"
 DEFAULT_SERVICE = "shop"
 
-OptionType = type[bool] | type[int] | type[float] | type[str]
-
 
 @dataclass(frozen=True)
 class TargetService:
@@ -24,7 +23,8 @@ class TargetService:
 
     `command(host, port, flaws, options)` is the argv to start it listening on host:port;
     Redis and the database reach it through `environment(redis_url, database_url)`, never
-    argv (a command line is readable by anyone). `writes` maps each write kind the
+    argv (a command line is readable by anyone). `target.options` become `--flags` after
+    that; `option_parser` lets them be checked at load. `writes` maps each write kind the
     service's locustfile records to the SQL that finds acknowledged ids in `database`
     (`%(ids)s` is the list of ids as text; it returns the ids found, as text).
     """
@@ -34,7 +34,8 @@ class TargetService:
     command: Callable[[str, int, Iterable[str], Mapping[str, object]], list[str]]
     environment: Callable[[str, str], dict[str, str]]
     flaws: Mapping[str, str] = field(default_factory=dict)  # name -> what it breaks
-    options: Mapping[str, OptionType] = field(default_factory=dict)  # target.options keys
+    # its command line, to check target.options against before anything starts
+    option_parser: Callable[[], argparse.ArgumentParser] | None = None
     writes: Mapping[str, str] = field(default_factory=dict)  # write kind -> read-back SQL
     health_path: str = "/health"
     metrics_path: str = "/metrics"
@@ -47,28 +48,6 @@ class TargetService:
             raise ValueError(f"unknown flaw {', '.join(unknown)}: valid flaws of {self.name} "
                              f"are {', '.join(self.flaws)}")
         return frozenset(names)
-
-    def option_problems(self, options: Mapping[str, object]) -> dict[str, str]:
-        """Option name -> what is wrong with it (unknown, or the wrong type); empty if fine."""
-        problems: dict[str, str] = {}
-        for key, value in options.items():
-            kind = self.options.get(key)
-            if kind is None:
-                problems[key] = (f'unknown option of {self.name}; valid options: '
-                                 f'{", ".join(sorted(self.options))}')
-            elif not _fits(value, kind):
-                problems[key] = f"expected {kind.__name__}, got {value!r}"
-        return problems
-
-
-def _fits(value: object, kind: OptionType) -> bool:
-    if kind is bool:
-        return isinstance(value, bool)
-    if isinstance(value, bool):
-        return False
-    if kind is float:
-        return isinstance(value, int | float) and value == value and abs(value) != float("inf")
-    return isinstance(value, kind)
 
 
 def option_flags(options: Mapping[str, object]) -> list[str]:
