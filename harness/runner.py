@@ -12,6 +12,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,17 +23,18 @@ from typing import Any
 
 from harness.exit_codes import ExitCode, signal_exit
 from harness.experiment import ExperimentError, ProxySetupError, load_experiment, prepare_proxies
-from harness.experiment.hosts import check_before_start
+from harness.experiment.hosts import check_before_start, check_signal_source
 from harness.experiment.model import EmbeddedTarget, Experiment
 from harness.faults import FaultClient, FaultSchedule, Rollback
 from harness.halts import Halts, WorkerLoss
 from harness.invariants.verdict import Verdict
 from harness.load.launcher import LocustProcesses, MasterOptions, locust_for
-from harness.metrics.collectors import Collector, collectors_for
+from harness.metrics.collectors import collectors_for
 from harness.progress import Progress, Status
 from harness.report import write_report
 from harness.results import files, jsonl
 from harness.results.writer import RunWriter, new_run_dir
+from harness.signals.source import prometheus_collector
 from harness.stack.base import Stack, StackError
 from harness.stack.for_target import stack_for
 from harness.stack.ports import LOOPBACK
@@ -77,7 +79,7 @@ class Run:
         self.schedule: FaultSchedule | None = None
         self.rollback: Rollback | None = None
         self.schedule_thread: threading.Thread | None = None
-        self.collector_threads: list[Collector] = []
+        self.collector_threads: list[threading.Thread] = []
         self.halts = Halts(self.dir, experiment.halt, experiment.load.halt_on_worker_loss)
         self.halt: str | None = None
         self._raise_on_signal = True
@@ -200,7 +202,14 @@ class Run:
         self.schedule_thread = threading.Thread(
             target=schedule.run, name="fault-schedule",
             args=(self.writer.t0_monotonic, self.stop), daemon=True)
-        self.collector_threads = collectors_for(stack, self.writer.metric, self.stop)
+        exp = self.experiment
+        from_prometheus = prometheus_collector(exp, self.writer.t0 or time.time(),
+                                               self.writer.metric, self.stop)
+        self.collector_threads = collectors_for(
+            stack, self.writer.metric, self.stop, signals=exp.signal_series(),
+            scrape_signals=from_prometheus is None, announce=self.progress.message)
+        if from_prometheus is not None:
+            self.collector_threads.append(from_prometheus)
         for thread in (self.schedule_thread, *self.collector_threads):
             thread.start()
 
@@ -295,13 +304,14 @@ class Run:
 
     def _join_collectors(self) -> None:
         for thread in self.collector_threads:
-            thread.join(timeout=5)
+            thread.join(timeout=15)  # the Prometheus one fetches the last seconds first
 
     def _write_check(self) -> None:
         """Acknowledged writes read back from the source of truth, once the load has stopped."""
         if self.stack is None or self.locust is None:
             return
-        check_writes(self.dir, self.stack.database_url, self.stack.write_rules)
+        check_writes(self.dir, self.stack.database_url, self.stack.write_rules,
+                     base_url=self.stack.base_url)
 
 
 def judge(results_dir: Path) -> tuple[list[Verdict], bool]:
@@ -343,6 +353,7 @@ def run_experiment(path: str | Path, *, out_dir: str | Path = "results",
         if workers is not None:
             experiment.load.workers = workers
         check_before_start(experiment)  # the guards again, with the overrides applied
+        check_signal_source(experiment)  # a Prometheus server that does not answer: exit 3
     except (ExperimentError, OSError, ValueError) as exc:
         print(f"stampede run: {exc}", file=sys.stderr)
         return RunOutcome(None, "failed", ExitCode.BAD_INPUT, str(exc))

@@ -122,7 +122,8 @@ def address_places(exp: Experiment) -> list[tuple[Path_, str]]:
     places: list[tuple[Path_, str]] = []
     target = exp.target
     if target.kind == "external":
-        for key in ("base_url", "toxiproxy_url", "metrics_url", "database_url"):
+        for key in ("base_url", "toxiproxy_url", "metrics_url", "prometheus_url",
+                    "database_url", "redis_url"):
             url = getattr(target, key)
             if url:
                 places += _url_places(("target", key), url)

@@ -21,9 +21,11 @@ from harness.experiment.model import (
     EMBEDDED_PROXIES,
     EmbeddedTarget,
     Experiment,
+    ExternalTarget,
     FaultSpec,
     SteadyState,
 )
+from harness.experiment.target_checks import external_target_problems
 from harness.experiment.toxics import (
     ACTIONS,
     FAULT_TYPES,
@@ -35,20 +37,13 @@ from harness.experiment.units import parse_size
 from harness.stack.target_service import target_service
 
 Problem = tuple[tuple[str | int, ...], str]
-# The metric names a target exposes by default (docs/own-service.md, "What your service must expose").
-TARGET_METRICS = (
-    "stampede_circuit_state",
-    "stampede_cache_requests_total",
-    "stampede_db_queries_total",
-    "stampede_db_inflight",
-    "stampede_shed_requests_total",
-)
 EPS = 1e-9
 
 
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """`; did you mean "x"?` when a choice is close, else "." (so a sentence can follow)."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f'; did you mean "{close[0]}"?' if close else ""
+    return f'; did you mean "{close[0]}"?' if close else "."
 
 
 def fill_defaults(exp: Experiment, file_stem: str) -> None:
@@ -105,13 +100,7 @@ def _check_target(exp: Experiment) -> list[Problem]:
                     f'the embedded target creates proxy "{name}" itself; remove it or pick another name',
                 ))
     else:
-        for ours in target.metric_names:
-            if ours not in TARGET_METRICS:
-                problems.append((
-                    ("target", "metric_names", ours),
-                    f'"{ours}" is not one of our metric names{did_you_mean(ours, TARGET_METRICS)} '
-                    f"Ours: {', '.join(TARGET_METRICS)}",
-                ))
+        problems += external_target_problems(exp, target)
         for key in ("base_url", "toxiproxy_url", "metrics_url"):
             url = getattr(target, key)
             if url is not None and urlsplit(url).scheme not in ("http", "https"):
@@ -230,13 +219,21 @@ def _check_fault(
         ))
         return problems
     fields_set = spec.model_fields_set
-    if spec.is_action and exp.target.kind == "external":
-        problems.append((
-            (*here, "type"),
-            f'"{spec.type}" talks to Redis directly, which only the embedded target allows '
-            "(an external target gives no Redis address); use a proxy fault such as `down` "
-            "or run this experiment against the embedded target",
-        ))
+    target = exp.target
+    if spec.is_action and isinstance(target, ExternalTarget):
+        if spec.type == "restart_redis":
+            problems.append((
+                (*here, "type"),
+                '"restart_redis" needs the embedded target: stampede restarts only a Redis it '
+                "started itself; use `flush_cache` (with target.redis_url) or a `down` fault",
+            ))
+        elif target.redis_url is None:
+            problems.append((
+                (*here, "type"),
+                f'"{spec.type}" talks to Redis directly: give the target file '
+                "`target.redis_url: redis://:${REDIS_PASSWORD}@HOST:PORT/0` (the service's own "
+                "Redis, not the proxy), or use a proxy fault such as `down`",
+            ))
     if spec.is_action:
         for key in ("for_", "until", "proxy", "stream", "toxicity"):
             if key in fields_set:

@@ -28,6 +28,14 @@ def check_before_start(experiment: Experiment) -> None:
     _raise(experiment, problems)
 
 
+def check_signal_source(experiment: Experiment) -> None:
+    """A Prometheus server (target.prometheus_url) that does not answer, or cannot evaluate
+    a signal, stops the run before anything starts."""
+    from harness.signals.source import prometheus_preflight
+
+    _raise(experiment, prometheus_preflight(experiment))
+
+
 def _raise(experiment: Experiment, problems: list[Problem]) -> None:
     if not problems:
         return

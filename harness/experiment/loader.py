@@ -65,6 +65,7 @@ def load_experiment(
     )
     places = _Places(path, marks)
     problems = [(p, f'"{key}" is given twice; keep one') for p, _, key in duplicates]
+    target_problems: list[Problem] = []
     if target_file is not None:
         target_path = Path(target_file)
         target_data, target_marks, target_dups = _read_mapping(
@@ -72,13 +73,11 @@ def load_experiment(
         )
         places = _Places(path, marks, target_path, target_marks)
         target_data, unset = expand_env(target_data)
-        places.errors(
+        target_problems = (
             [(p, f'"{key}" is given twice; keep one') for p, _, key in target_dups]
             + _target_file_fields(target_data)
             + [(p, f"environment variable {name} is not set; export {name}=... first "
-                   "(secrets such as passwords stay out of the file)") for p, name in unset],
-            in_target_file=True,
-        )
+                   "(secrets such as passwords stay out of the file)") for p, name in unset])
         problems = [p for p in problems if p[0][0] not in TARGET_FILE_FIELDS]
         data = {key: value for key, value in data.items() if key not in TARGET_FILE_FIELDS}
         data.update({key: target_data[key] for key in TARGET_FILE_FIELDS if key in target_data})
@@ -89,7 +88,8 @@ def load_experiment(
     except ValidationError as exc:
         told = {place for place, _ in non_finite}
         problems += [p for p in map(_describe, exc.errors()) if p[0] not in told]
-    places.errors(problems + non_finite)
+    # every problem of the target file at once: its own fields, then what validation found
+    places.errors(target_problems, in_target_file=True, more=problems + non_finite)
     assert experiment is not None  # a failed validation always has errors, raised above
 
     places.errors(bound_problems(experiment))  # what follows assumes sane numbers
@@ -120,13 +120,17 @@ class _Places:
         self.path, self.marks = path, marks
         self.target_path, self.target_marks = target_path, target_marks or {}
 
-    def errors(self, problems: list[Problem], in_target_file: bool = False) -> None:
-        """Raise one ExperimentError for all problems, if any (in the file each belongs to)."""
+    def errors(self, problems: list[Problem], in_target_file: bool = False,
+               more: list[Problem] | None = None) -> None:
+        """Raise one ExperimentError for all problems, if any (in the file each belongs to).
+
+        `in_target_file`: `problems` are all the target file's; `more` are placed by path."""
         ours: list[tuple[int, str, str]] = []
         theirs: list[tuple[str, int, str, str]] = []
-        for field_path, message in problems:
+        placed = [(p, in_target_file) for p in problems] + [(p, False) for p in more or []]
+        for (field_path, message), whole_file in placed:
             mine = bool(field_path) and field_path[0] in TARGET_FILE_FIELDS
-            if self.target_path and (in_target_file or mine):
+            if self.target_path and (whole_file or mine):
                 line = line_of(self.target_marks, field_path)
                 theirs.append((str(self.target_path), line, format_path(field_path), message))
             else:
@@ -185,17 +189,24 @@ def expand_env(value: Any, path: tuple[str | int, ...] = ()) -> tuple[Any, list[
     return ENV_REFERENCE.sub(lambda m: os.environ[m.group(1)], value), []
 
 
-def _target_file_fields(data: dict) -> list[Problem]:
+# Fields of `target:` that people put at the top of a target file.
+UNDER_TARGET = ("signals", "writes", "metrics_url", "prometheus_url", "database_url",
+                "redis_url", "ownership_field", "base_url", "toxiproxy_url")
+
+
+def _target_file_fields(data: dict[str, Any]) -> list[Problem]:
     """A target file says where to run, never what to run: other fields are refused."""
-    problems: list[Problem] = [
-        (
-            (str(key),),
-            f'a target file holds only {", ".join(TARGET_FILE_FIELDS)}, not "{key}"'
-            f"{did_you_mean(str(key), TARGET_FILE_FIELDS)} (put it in the experiment file)",
-        )
-        for key in data
-        if key not in TARGET_FILE_FIELDS
-    ]
+    problems: list[Problem] = []
+    for key in data:
+        if key in TARGET_FILE_FIELDS:
+            continue
+        if key in UNDER_TARGET:
+            fix = f"indent it under `target:` (target.{key})"
+        else:
+            fix = f"{did_you_mean(str(key), TARGET_FILE_FIELDS).rstrip('.')} (what the run " \
+                  "does belongs in the experiment file)"
+        problems.append(((str(key),), f'a target file holds only {", ".join(TARGET_FILE_FIELDS)}, '
+                                      f'not "{key}": {fix}'.replace(": ;", ";")))
     if "target" not in data:
         problems.append(((), "required field missing: add `target:` (kind: external, base_url, ...)"))
     return problems

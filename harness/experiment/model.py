@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 from harness.experiment.toxics import ACTIONS, DOWN
 from harness.experiment.units import parse_duration
 from harness.masking import mask_secrets
+from harness.signals.model import Expression, Signals, default_signals, signals_from
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -41,10 +42,13 @@ class EmbeddedTarget(Strict):
 
 
 class WriteRule(Strict):
-    """How acknowledged writes of one kind are read back: SQL against `database_url`,
-    with `%(ids)s` the list of ids (as text), returning the ids found."""
+    """How acknowledged writes of one kind are read back, one of: `sql` against
+    `database_url` (`%(ids)s` is the list of ids as text; it returns the ids found), or
+    `http`, a request through `base_url` after the faults are healed (`GET /things/{id}`:
+    2xx present, 404 lost, anything else an error the verdict names)."""
 
-    sql: str
+    sql: str | None = None
+    http: str | None = None
 
 
 class ExternalTarget(Strict):
@@ -52,8 +56,11 @@ class ExternalTarget(Strict):
     base_url: str
     toxiproxy_url: str
     metrics_url: str | None = None
+    prometheus_url: str | None = None  # signals from this server's query_range, not /metrics
     database_url: str | None = None
-    metric_names: dict[str, str] = {}
+    redis_url: str | None = None  # the team's Redis, for flush_cache, expire_key, set_maxmemory
+    ownership_field: str = "user_id"  # the JSON field personalised responses carry the owner in
+    signals: dict[str, Any] | None = None  # harness.signals; checked in checks.py
     writes: dict[str, WriteRule] = {}
 
 
@@ -208,6 +215,28 @@ class Experiment(Strict):
     def duration(self) -> float:
         return self.load.duration or 0.0
 
+    def signals(self) -> Signals:
+        """What the invariants read, as expressions: the target's `signals` over the
+        defaults (stampede's own metrics). Problems are load_experiment's to report."""
+        target = self.target
+        if not isinstance(target, ExternalTarget):
+            return default_signals()
+        return signals_from(target.signals, scrape=not target.prometheus_url)[0]
+
+    def signal_queries(self) -> set[str]:
+        """Named database queries the invariants count (single_flight, backend_protected)."""
+        queries = set()
+        for entry in self.invariants:
+            if entry.get("name") == "single_flight":
+                queries.add(str(entry.get("query") or "product"))
+            elif entry.get("name") == "backend_protected" and entry.get("query"):
+                queries.add(str(entry["query"]))
+        return queries
+
+    def signal_series(self) -> dict[str, Expression]:
+        """Series key -> expression: every signal a run of this experiment records."""
+        return self.signals().series(self.signal_queries())
+
     def proxy_names(self) -> list[str]:
         """Proxies a fault may name: `redis` and `db` come with the embedded target."""
         implicit = list(EMBEDDED_PROXIES) if self.target.kind == "embedded" else []
@@ -278,6 +307,9 @@ class Experiment(Strict):
             "invariants": [dict(entry) for entry in self.invariants],
             "halt": [cond.model_dump(by_alias=True) for cond in self.halt],
             "target": target,
+            "signals": {"source": ("prometheus" if isinstance(self.target, ExternalTarget)
+                                   and self.target.prometheus_url else "scrape"),
+                        "series": self.signals().describe(self.signal_queries())},
             "proxies": {name: spec.model_dump() for name, spec in self.proxies.items()},
             "allowed_hosts": list(self.allowed_hosts),
             "load": {

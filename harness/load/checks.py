@@ -7,6 +7,7 @@ Outside a run they land in a `MemorySink`, so a locustfile can be unit-tested.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -16,6 +17,9 @@ SESSION_PROBED = "session_probed"
 RATE_LIMIT_GRANTED = "rate_limit_granted"
 RATE_LIMIT_DENIED = "rate_limit_denied"
 READ_CHECKED = "read_checked"
+# The target file's `target.ownership_field`, handed to every local Locust process.
+OWNERSHIP_FIELD_ENV = "STAMPEDE_OWNERSHIP_FIELD"
+DEFAULT_OWNERSHIP_FIELD = "user_id"
 
 
 class CheckSink(Protocol):
@@ -66,12 +70,16 @@ def record_violation(kind: str, endpoint: str, expected: Any, received: Any) -> 
 
 
 def expect_owner(
-    body: Mapping[str, Any] | None, expected: Any, *, endpoint: str, field: str = "user_id"
+    body: Mapping[str, Any] | None, expected: Any, *, endpoint: str, field: str | None = None
 ) -> bool:
     """Check a personalised response belongs to the caller; a mismatch is a cross-user violation.
 
     Counts every check, so an invariant can tell "no violation" from "nothing checked".
+    `field` defaults to the target's `ownership_field` (else `user_id`), so a locustfile
+    need not say it per call.
     """
+    if field is None:
+        field = os.environ.get(OWNERSHIP_FIELD_ENV) or DEFAULT_OWNERSHIP_FIELD
     count(OWNERSHIP_CHECKED)
     received = body.get(field) if isinstance(body, Mapping) else None
     if received is not None and str(received) == str(expected):

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.experiment.model import Experiment
+from harness.load.checks import OWNERSHIP_FIELD_ENV
 from harness.results import files
 from harness.stack.ports import LOOPBACK, free_port
 from harness.stack.process import stop_process
@@ -51,10 +52,13 @@ def resolve_locustfile(locustfile: str, experiment_dir: Path | None) -> Path:
 
 
 def locust_env(results_dir: Path | None, stages: list[dict[str, Any]] | None = None,
-               totals_dir: Path | None = None) -> dict[str, str]:
+               totals_dir: Path | None = None,
+               ownership_field: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
     for key in ("STAMPEDE_RESULTS_DIR", "STAMPEDE_STAGES", "STAMPEDE_WORKER_TOTALS_DIR"):
         env.pop(key, None)
+    if ownership_field:  # target.ownership_field: expect_owner's default field
+        env[OWNERSHIP_FIELD_ENV] = ownership_field
     if results_dir is not None:
         env["STAMPEDE_RESULTS_DIR"] = str(results_dir)
     if stages:
@@ -96,8 +100,9 @@ class LocustProcesses:
                  user_classes: list[Any], stages: list[dict[str, Any]] | None = None,
                  master_bind: str = LOOPBACK, master_port: int = 0,
                  expect_workers: int | None = None, ui_port: int | None = None,
-                 ui_host: str = LOOPBACK) -> None:
+                 ui_host: str = LOOPBACK, ownership_field: str | None = None) -> None:
         self.locustfile = locustfile
+        self.ownership_field = ownership_field
         self.host = host
         self.log_dir = log_dir
         self.results_dir = results_dir
@@ -143,7 +148,7 @@ class LocustProcesses:
             "-u", str(self.users), "-r", str(self.spawn_rate),
             *user_class_args(self.user_classes),
         ]
-        env = locust_env(self.results_dir, self.stages)
+        env = locust_env(self.results_dir, self.stages, ownership_field=self.ownership_field)
         with open(self.log_dir / "locust-master.log", "ab") as log:
             self.master = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                            cwd=self.locustfile.parent, start_new_session=True)
@@ -153,7 +158,7 @@ class LocustProcesses:
     def start_worker(self, index: int) -> subprocess.Popen:
         cmd = [sys.executable, "-m", "harness", "worker",
                "--master", f"{self.connect_host}:{self.port}", "--locustfile", str(self.locustfile)]
-        env = locust_env(None, self.stages, self.totals_dir)
+        env = locust_env(None, self.stages, self.totals_dir, self.ownership_field)
         with open(self.log_dir / f"locust-worker-{index}.log", "ab") as log:
             return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                     cwd=self.locustfile.parent, start_new_session=True)
@@ -212,4 +217,5 @@ def locust_for(experiment: Experiment, base_url: str, results_dir: Path,
         spawn_rate=load.spawn_rate or users, user_classes=load.user_classes,
         stages=[s.model_dump() for s in load.stages] or None,
         master_bind=master.bind, master_port=master.port,
-        expect_workers=master.expect_workers, ui_port=master.ui_port)
+        expect_workers=master.expect_workers, ui_port=master.ui_port,
+        ownership_field=getattr(experiment.target, "ownership_field", None))

@@ -119,8 +119,10 @@ class RunWriter:
         self.timeline.write(record)
 
     def metric(self, source: str, ok: bool, samples: dict[str, float] | None = None,
-               error: str | None = None) -> None:
-        record: dict[str, Any] = {"t": self.now_t(), "source": source, "ok": ok}
+               error: str | None = None, t: float | None = None) -> None:
+        """One scrape of one source; `t` when it is not now (a Prometheus step, fetched later)."""
+        record: dict[str, Any] = {"t": self.now_t() if t is None else t, "source": source,
+                                  "ok": ok}
         if ok:
             record["samples"] = samples or {}
         else:

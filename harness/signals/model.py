@@ -88,17 +88,17 @@ class Signals:
                 out[series_key("db_queries", query=query)] = per_query
         return out
 
-    def expressions(self) -> list[str]:
+    def expressions(self, queries: Iterable[str] = ()) -> list[str]:
         """Every PromQL expression, event-counter pairs unpacked."""
         texts: list[str] = []
-        for expr in self.series().values():
+        for expr in self.series(queries).values():
             texts += [expr.opens, expr.leaves] if isinstance(expr, EventBreaker) else [expr]
         return texts
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self, queries: Iterable[str] = ()) -> dict[str, Any]:
         """JSON-able form for experiment.json."""
         return {key: ({"opens": e.opens, "leaves": e.leaves} if isinstance(e, EventBreaker)
-                      else e) for key, e in self.series().items()}
+                      else e) for key, e in self.series(queries).items()}
 
 
 def default_signals() -> Signals:

@@ -11,6 +11,8 @@ from typing import Protocol
 
 import redis
 
+from harness.writes import ReadBack
+
 RedisAction = Callable[..., None]
 
 
@@ -37,12 +39,8 @@ class Stack(Protocol):
         """Direct URL of the source of truth (collectors, the write read-back), or None."""
 
     @property
-    def metric_names(self) -> Mapping[str, str]:
-        """The service's metric name for each of ours it exports under another name."""
-
-    @property
-    def write_rules(self) -> Mapping[str, str]:
-        """Write kind -> read-back SQL against `database_url` (see TargetService.writes)."""
+    def write_rules(self) -> Mapping[str, ReadBack]:
+        """Write kind -> read-back: SQL text against `database_url`, or an HttpReadBack."""
 
     def start(self) -> Stack: ...
 

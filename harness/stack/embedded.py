@@ -86,10 +86,6 @@ class EmbeddedStack:
         return self.postgres.url(self.service.database)
 
     @property
-    def metric_names(self) -> Mapping[str, str]:
-        return {}  # an embedded service exports stampede's own names
-
-    @property
     def write_rules(self) -> Mapping[str, str]:
         return self.service.writes
 

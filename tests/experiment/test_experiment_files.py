@@ -152,15 +152,34 @@ BAD = {
         load: {users: 5, duration: 1m}
         """, 4, "target.toxiproxy_url",
         ['host "toxiproxy.staging" is not a loopback address', "allowed_hosts: [toxiproxy.staging]"]),
-    "unknown metric name": ("""\
+    "unknown signal": ("""\
         target:
           kind: external
           base_url: http://127.0.0.1:8000
           toxiproxy_url: http://127.0.0.1:8474
-          metric_names: {stampede_circuit_sate: breaker}
+          signals: {breaker_opn: {redis: 'cb{state="open"}'}}
         load: {users: 5, duration: 1m}
-        """, 5, "target.metric_names.stampede_circuit_sate",
-        ['did you mean "stampede_circuit_state"?']),
+        """, 5, "target.signals.breaker_opn",
+        ['unknown signal "breaker_opn"', "breaker_open"]),
+    "signal outside the scrape subset": ("""\
+        target:
+          kind: external
+          base_url: http://127.0.0.1:8000
+          toxiproxy_url: http://127.0.0.1:8474
+          signals:
+            db_queries: 'sum(rate(app_sql_total[1m]))'
+        load: {users: 5, duration: 1m}
+        """, 6, "target.signals.db_queries",
+        ["set target.prometheus_url"]),
+    "metric_names is gone": ("""\
+        target:
+          kind: external
+          base_url: http://127.0.0.1:8000
+          toxiproxy_url: http://127.0.0.1:8474
+          metric_names: {stampede_circuit_state: breaker}
+        load: {users: 5, duration: 1m}
+        """, 5, "target.metric_names",
+        ['unknown field "metric_names"', "signals"]),
     "missing locustfile": ("""\
         load: {users: 5, duration: 1m, locustfile: no_such_locustfile.py}
         """, 1, "load.locustfile", ["no_such_locustfile.py not found (looked in"]),
@@ -266,7 +285,7 @@ def test_loopback_hosts_and_listed_hosts_are_accepted(tmp_path):
           base_url: http://localhost:8000
           toxiproxy_url: http://toxiproxy.staging:8474
           database_url: postgresql://shop:secret@[::1]:5432/shop
-          metric_names: {stampede_circuit_state: shop_breaker_state}
+          signals: {breaker_open: {redis: 'shop_breaker_state == 1'}}
         allowed_hosts: [toxiproxy.staging]
         proxies:
           redis: {listen: "0.0.0.0:26379", upstream: "127.0.0.2:6379"}
