@@ -92,7 +92,8 @@ def _positive(value: Any) -> bool:
 
 def load_suite(path: str | Path) -> Suite:
     """Read and check a suite file and every experiment it names; SuiteError lists every problem."""
-    from harness.experiment import ExperimentError, load_experiment, parse_duration
+    from harness.durations import parse_duration
+    from harness.experiment import ExperimentError, load_experiment
     from targets.shop.flaws import parse_flaws
 
     path = Path(path)

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 
+from harness.durations import parse_duration
 from harness.experiment.toxics import ACTIONS, DOWN
-from harness.experiment.units import parse_duration
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]

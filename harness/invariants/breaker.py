@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from harness.durations import parse_duration
 from harness.invariants.verdict import Verdict, fmt, outcome
-from harness.results.run_result import FaultWindow, RunResult, parse_duration
+from harness.results.run_result import FaultWindow, RunResult
 
 STATE = "stampede_circuit_state"
 SCRAPE_GRACE = 1.5  # the gauge is scraped about once a second: an opening at heal shows up late

@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from harness.durations import parse_duration
 from harness.invariants.verdict import Verdict, count, fmt, outcome
-from harness.results.run_result import FaultWindow, RunResult, counter_rate, parse_duration
+from harness.results.run_result import FaultWindow, RunResult, counter_rate
 
 DB_QUERIES = "stampede_db_queries_total"
 CACHE_REQUESTS = "stampede_cache_requests_total"

@@ -11,9 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from harness.durations import parse_duration
 from harness.invariants.verdict import Verdict, count, fmt, outcome
 from harness.load.checks import OWNERSHIP_CHECKED, READ_CHECKED, SESSION_PROBED
-from harness.results.run_result import RunResult, parse_duration
+from harness.results.run_result import RunResult
 
 
 def _violations_verdict(result: RunResult, p: dict[str, Any], kind: str, checks: str,

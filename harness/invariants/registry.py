@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from harness.durations import parse_duration
 from harness.invariants import breaker, cache, correctness, traffic
 from harness.invariants.verdict import Verdict, outcome
-from harness.results.run_result import RunResult, check_window_syntax, parse_duration
+from harness.results.run_result import RunResult, check_window_syntax
 
 REQUIRED = object()
 

@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 
 from harness import histogram
+from harness.durations import parse_duration
 from harness.invariants.verdict import Verdict, count, fmt, outcome
-from harness.results.run_result import RunResult, Window, parse_duration
+from harness.results.run_result import RunResult, Window
 
 
 def _scope(p: dict[str, Any]) -> str:

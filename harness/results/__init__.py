@@ -1,5 +1,5 @@
 """The results folder of a run: writing it live (writer), and reading it back as a RunResult."""
 
-from harness.results.run_result import FaultWindow, RunResult, Window, parse_duration
+from harness.results.run_result import FaultWindow, RunResult, Window
 
-__all__ = ["FaultWindow", "RunResult", "Window", "parse_duration"]
+__all__ = ["FaultWindow", "RunResult", "Window"]

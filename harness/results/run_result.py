@@ -23,10 +23,9 @@ import msgspec
 import numpy as np
 
 from harness import histogram
+from harness.durations import is_duration, parse_duration
 from harness.results import jsonl
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 _EXPLICIT = re.compile(r"^\s*([\d.]+\s*(?:ms|s|m|h)?)\s*-\s*([\d.]+\s*(?:ms|s|m|h)?)\s*$")
 _KEY = re.compile(r"^([^{]+)(?:\{(.*)\})?$")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
@@ -35,18 +34,6 @@ WINDOW_SYNTAX = (
     "steady | all | during:<fault> | after:<fault> | after:<fault>:<duration> | <from>-<to> "
     "(e.g. 10s-40s)"
 )
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from 30, 30s, 500ms, 2m or 1h (the experiment file's duration syntax)."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected a duration like 30s, 2m or 500ms, got {value!r}")
-    if isinstance(value, int | float):
-        return float(value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f"expected a duration like 30s, 2m or 500ms, got {value!r}")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
 def split_key(key: str) -> tuple[str, dict[str, str]]:
@@ -67,7 +54,7 @@ def check_window_syntax(spec: str) -> None:
         return
     if kind == "after" and rest:
         name, _, length = rest.partition(":")
-        if name and (not length or _DURATION.match(length)):
+        if name and (not length or is_duration(length)):
             return
     raise ValueError(f"window {spec!r} is not valid; use {WINDOW_SYNTAX}")
 

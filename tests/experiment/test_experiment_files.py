@@ -86,10 +86,28 @@ def test_durations(text, seconds):
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["3 minutes", "1m30", "-5s", True, "", "5d"])
+@pytest.mark.parametrize("text", ["3 minutes", "1m30", "-5s", True, "", "5d", -5, float("nan"),
+                                  float("inf"), "nan", None])
 def test_bad_durations(text):
     with pytest.raises(ValueError, match="expected a duration"):
         parse_duration(text)
+
+
+def test_a_negative_duration_says_why() -> None:
+    with pytest.raises(ValueError, match="expected a duration of 0 or more, got -5"):
+        parse_duration(-5)
+
+
+def test_compound_and_negative_durations_in_a_fault(tmp_path) -> None:
+    """`for:` reads the same forms as an invariant's `within:` (tests/invariants/test_registry.py)."""
+    path = tmp_path / "x.yaml"
+    path.write_text("load: {users: 1, duration: 5m}\n"
+                    "faults:\n  - {at: 10s, for: 1m30s, proxy: redis, type: down}\n")
+    assert load_experiment(path).faults[0].for_ == 90.0
+    path.write_text("load: {users: 1, duration: 5m}\n"
+                    "faults:\n  - {at: 10s, for: -5, proxy: redis, type: down}\n")
+    with pytest.raises(ExperimentError, match=r"x.yaml:3: faults\[0\].for: expected a duration of 0 or more"):
+        load_experiment(path)
 
 
 # (file text, line, field, words the message must hold)

@@ -44,6 +44,18 @@ def test_validate_invariant_names_the_problem(entry, words) -> None:
         assert word in str(info.value)
 
 
+def test_durations_read_as_in_an_experiment_file() -> None:
+    """`within:` takes what `for:` takes (tests/experiment/test_experiment_files.py), no more."""
+    validate_invariant({"name": "circuit_breaker_opens", "within": "1m30s"})
+    validate_invariant({"name": "recovery_time", "max": "1m30s", "baseline": "after:x:1m30s"})
+    with pytest.raises(ValueError, match="within: expected a duration of 0 or more, got -5"):
+        validate_invariant({"name": "circuit_breaker_opens", "within": -5})
+    with pytest.raises(ValueError, match="within: expected a duration like"):
+        validate_invariant({"name": "circuit_breaker_opens", "within": float("nan")})
+    with pytest.raises(ValueError, match="window 'after:x:-5s' is not valid"):
+        validate_invariant({"name": "bounded_error_rate", "window": "after:x:-5s"})
+
+
 def test_ids_are_readable_and_unique() -> None:
     entries = [{"name": "circuit_breaker_opens", "dependency": "redis"},
                {"name": "bounded_error_rate", "window": "during:redis-outage"},
