@@ -29,6 +29,7 @@ from harness.experiment.toxics import (
 )
 from harness.experiment.units import format_seconds as fmt
 from harness.experiment.units import parse_size
+from harness.invariants.registry import validate_invariant
 
 Problem = tuple[tuple[str | int, ...], str]
 # The metric names a target exposes by default (DESIGN.md, "Contracts with a target").
@@ -404,18 +405,16 @@ def _check_fault_overlaps(exp: Experiment) -> list[Problem]:
 
 
 def _check_invariants(exp: Experiment) -> list[Problem]:
-    validate = _invariant_validator()
     problems: list[Problem] = []
     for index, entry in enumerate(exp.invariants):
         if not isinstance(entry.get("name"), str):
             problems.append((("invariants", index), "expected `name:` (which invariant to judge)"))
             continue
-        if validate is not None:
-            try:
-                validate(dict(entry))
-            except ValueError as exc:
-                problems.append((("invariants", index), str(exc)))
-                continue
+        try:
+            validate_invariant(dict(entry))
+        except ValueError as exc:
+            problems.append((("invariants", index), str(exc)))
+            continue
         problems += _check_fault_references(exp, index, entry)
     return problems
 
@@ -440,14 +439,6 @@ def _check_fault_references(exp: Experiment, index: int, entry: dict[str, Any]) 
                 f"Faults: {', '.join(names) or 'none'}",
             ))
     return problems
-
-
-def _invariant_validator() -> Any:
-    try:
-        registry = importlib.import_module("harness.invariants.registry")
-    except ImportError:
-        return None
-    return getattr(registry, "validate_invariant", None)
 
 
 def _check_halt(exp: Experiment) -> list[Problem]:

@@ -244,6 +244,11 @@ BAD = {
         invariants:
           - {name: bounded_error_rate, window: "during:redis-outgae"}
         """, 5, "invariants[0].window", ['no fault named "redis-outgae"', 'did you mean "redis-outage"?']),
+    "invariant with a misspelt parameter": ("""\
+        load: {users: 5, duration: 1m}
+        invariants:
+          - {name: circuit_breaker_opens, withn: 5s}
+        """, 3, "invariants[0]", ["unknown parameter 'withn'", "did you mean 'within'"]),
     "users and stages both": ("""\
         load:
           users: 5
