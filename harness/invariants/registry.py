@@ -184,3 +184,11 @@ def judge(result: RunResult, entry: dict[str, Any], id: str | None = None) -> Ve
 def check(result: RunResult, name: str, **params: Any) -> Verdict:
     """Judge one invariant from Python: check(run, "bounded_error_rate", window="steady")."""
     return judge(result, {"name": name, **params})
+
+
+def expect(result: RunResult, name: str, **params: Any) -> Verdict:
+    """Judge one invariant and raise AssertionError with its reason unless it passed."""
+    verdict = check(result, name, **params)
+    if not verdict.passed:
+        raise AssertionError(f"{verdict.id}: {verdict.reason}")
+    return verdict

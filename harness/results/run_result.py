@@ -196,21 +196,6 @@ class RunResult:
             )
         return cls(path)
 
-    # -- judging (for experiments written as Python tests) -----------------------------
-
-    def check(self, name: str, **params: Any):
-        """Judge one invariant on this run -> harness.invariants.Verdict."""
-        from harness.invariants.registry import judge
-
-        return judge(self, {"name": name, **params})
-
-    def expect(self, name: str, **params: Any):
-        """Judge one invariant and raise AssertionError with its reason unless it passed."""
-        verdict = self.check(name, **params)
-        if not verdict.passed:
-            raise AssertionError(f"{verdict.id}: {verdict.reason}")
-        return verdict
-
     # -- loading ---------------------------------------------------------------------
 
     def _load_requests(self, path: Path) -> None:

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from harness.invariants import INVARIANTS, validate_invariant
+from harness.invariants import INVARIANTS, check, expect, validate_invariant
 from harness.invariants.registry import REQUIRED, unique_ids
+from harness.results import RunResult
 from harness.verdicts import exit_code, judge_results, print_verdicts, read_verdicts
 
 from .builders import ResultsBuilder
@@ -64,6 +65,14 @@ def test_ids_are_readable_and_unique() -> None:
     assert unique_ids(entries) == ["circuit_breaker_opens[redis]",
                                    "bounded_error_rate[during:redis-outage]",
                                    "bounded_error_rate[during:redis-outage]#2", "no_data_loss"]
+
+
+def test_check_and_expect_judge_a_run_from_python(tmp_path) -> None:
+    run = RunResult.load(folder(tmp_path))
+    assert check(run, "bounded_error_rate", window="steady", max=0.01).passed
+    assert expect(run, "bounded_error_rate", window="steady", max=0.01).id == "bounded_error_rate[steady]"
+    with pytest.raises(AssertionError, match=r"^bounded_error_rate\[during:redis-outage\]: error rate 10.0%"):
+        expect(run, "bounded_error_rate", window="during:redis-outage", max=0.05)
 
 
 def folder(tmp_path, status="completed"):
