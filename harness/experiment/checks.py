@@ -29,7 +29,7 @@ from harness.experiment.toxics import (
 )
 from harness.experiment.units import format_seconds as fmt
 from harness.experiment.units import parse_size
-from harness.invariants.registry import validate_invariant
+from harness.invariants.registry import ParamProblem, entry_problems, valid_parameters
 
 Problem = tuple[tuple[str | int, ...], str]
 # The metric names a target exposes by default (DESIGN.md, "Contracts with a target").
@@ -410,13 +410,22 @@ def _check_invariants(exp: Experiment) -> list[Problem]:
         if not isinstance(entry.get("name"), str):
             problems.append((("invariants", index), "expected `name:` (which invariant to judge)"))
             continue
-        try:
-            validate_invariant(dict(entry))
-        except ValueError as exc:
-            problems.append((("invariants", index), str(exc)))
-            continue
-        problems += _check_fault_references(exp, index, entry)
+        found = entry_problems(dict(entry))
+        problems += [_invariant_problem(index, entry["name"], p) for p in found]
+        if not found:
+            problems += _check_fault_references(exp, index, entry)
     return problems
+
+
+def _invariant_problem(index: int, name: str, problem: ParamProblem) -> Problem:
+    """At the parameter's own line; an unknown one comes with the parameters there are."""
+    path: tuple[str | int, ...] = ("invariants", index)
+    if problem.key is None:
+        return path, problem.message
+    message = problem.message
+    if problem.message.startswith("unknown parameter"):
+        message += f"; {name} takes {', '.join(valid_parameters(name)) or 'no parameters'}"
+    return (*path, problem.key), message
 
 
 def _check_fault_references(exp: Experiment, index: int, entry: dict[str, Any]) -> list[Problem]:

@@ -248,7 +248,20 @@ BAD = {
         load: {users: 5, duration: 1m}
         invariants:
           - {name: circuit_breaker_opens, withn: 5s}
-        """, 3, "invariants[0]", ["unknown parameter 'withn'", "did you mean 'within'"]),
+        """, 3, "invariants[0].withn", ["unknown parameter 'withn'", "did you mean 'within'",
+                                       "circuit_breaker_opens takes dependency, fault, within"]),
+    "invariant with a bad value": ("""\
+        load: {users: 5, duration: 1m}
+        invariants:
+          - name: backend_protected
+            stat: p99
+        """, 4, "invariants[0].stat", ["expected one of max, mean, got 'p99'"]),
+    "invariant with a misspelt name": ("""\
+        load: {users: 5, duration: 1m}
+        invariants:
+          - name: bounded_eror_rate
+        """, 3, "invariants[0].name", ["unknown invariant 'bounded_eror_rate'",
+                                      "did you mean 'bounded_error_rate'", "valid names:"]),
     "users and stages both": ("""\
         load:
           users: 5

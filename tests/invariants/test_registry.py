@@ -8,7 +8,7 @@ import json
 import pytest
 
 from harness.invariants import INVARIANTS, check, expect, validate_invariant
-from harness.invariants.registry import REQUIRED, unique_ids
+from harness.invariants.registry import unique_ids
 from harness.results import RunResult
 from harness.verdicts import exit_code, judge_results, print_verdicts, read_verdicts
 
@@ -23,7 +23,8 @@ def test_every_design_invariant_is_registered() -> None:
         "rate_limit_holds", "hit_rate_recovers",
         "read_your_writes", "db_concurrency_bounded"}  # added by the experiment catalogue
     for inv in INVARIANTS.values():
-        validate_invariant({"name": inv.name, **{k: 1 for k, v in inv.params.items() if v is REQUIRED}})
+        required = {k: 1 for k, f in inv.params.model_fields.items() if f.is_required()}
+        validate_invariant({"name": inv.name, **required})
 
 
 @pytest.mark.parametrize(("entry", "words"), [
