@@ -94,7 +94,9 @@ def load_suite(path: str | Path) -> Suite:
     """Read and check a suite file and every experiment it names; SuiteError lists every problem."""
     from harness.durations import parse_duration
     from harness.experiment import ExperimentError, load_experiment
-    from targets.shop.flaws import parse_flaws
+    from harness.stack.target_service import target_service
+
+    parse_flaws = target_service().parse_flaws  # suites switch flaws of the default service
 
     path = Path(path)
     try:

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-EXIT_BAD_INPUT = 3
+from harness.exit_codes import ExitCode
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,13 +38,13 @@ def plan_command(args: argparse.Namespace) -> int:
                                      target_file=args.target)
     except ExperimentError as exc:
         print(exc, file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     resolved = experiment.resolved()
     if args.json:
         print(json.dumps(resolved, indent=2))
     else:
         print("\n".join(plan_lines(resolved)))
-    return 0
+    return ExitCode.PASSED
 
 
 def plan_lines(resolved: dict) -> list[str]:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_BAD_INPUT = 3
+from harness.exit_codes import ExitCode
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,7 +35,7 @@ def check_command(args: argparse.Namespace) -> int:
         summary = RunResult.load(args.results_dir).summary
     except (FileNotFoundError, ValueError) as exc:
         print(f"stampede check: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     print_verdicts(verdicts, title=f"verdicts: {args.results_dir}")
     code = exit_code(verdicts, summary)
     if code == 2:
@@ -50,6 +50,6 @@ def report_command(args: argparse.Namespace) -> int:
         path = write_report(args.results_dir)
     except (FileNotFoundError, ValueError) as exc:
         print(f"stampede report: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     print(f"report: {path}")
-    return 0
+    return ExitCode.PASSED

@@ -7,7 +7,6 @@ They run on the unscaled experiment, so messages use the numbers as written.
 from __future__ import annotations
 
 import difflib
-import importlib
 import ipaddress
 from collections import Counter
 from pathlib import Path
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 from harness.experiment.model import (
     DEFAULT_LOCUSTFILE,
     EMBEDDED_PROXIES,
+    EmbeddedTarget,
     Experiment,
     FaultSpec,
     SteadyState,
@@ -30,9 +30,10 @@ from harness.experiment.toxics import (
 from harness.experiment.units import format_seconds as fmt
 from harness.experiment.units import parse_size
 from harness.invariants.registry import ParamProblem, entry_problems, valid_parameters
+from harness.stack.target_service import target_service
 
 Problem = tuple[tuple[str | int, ...], str]
-# The metric names a target exposes by default (DESIGN.md, "Contracts with a target").
+# The metric names a target exposes by default (docs/own-service.md, "What your service must expose").
 TARGET_METRICS = (
     "stampede_circuit_state",
     "stampede_cache_requests_total",
@@ -93,16 +94,8 @@ def check_experiment(
 def _check_target(exp: Experiment) -> list[Problem]:
     problems: list[Problem] = []
     target = exp.target
-    if target.kind == "embedded":
-        known = _known_flaws()
-        if known is not None:
-            for index, flaw in enumerate(target.flaws):
-                if flaw not in known:
-                    problems.append((
-                        ("target", "flaws", index),
-                        f'unknown flaw "{flaw}"{did_you_mean(flaw, sorted(known))} '
-                        f"Known flaws: {', '.join(sorted(known))}",
-                    ))
+    if isinstance(target, EmbeddedTarget):
+        problems += _check_embedded_service(target)
         for name in exp.proxies:
             if name in EMBEDDED_PROXIES:
                 problems.append((
@@ -144,14 +137,22 @@ def _check_target(exp: Experiment) -> list[Problem]:
     return problems
 
 
-def _known_flaws() -> set[str] | None:
-    """The reference target's flaw names, when that module is there to ask."""
+def _check_embedded_service(target: EmbeddedTarget) -> list[Problem]:
+    """Unknown service, flaws or options of an embedded target: refused before anything starts."""
     try:
-        module = importlib.import_module("targets.shop.flaws")
-    except ImportError:
-        return None
-    flaws = getattr(module, "FLAWS", None)
-    return set(flaws) if flaws is not None else None
+        service = target_service(target.service)
+    except LookupError as exc:
+        return [(("target", "service"), str(exc))]
+    known = sorted(service.flaws)
+    problems: list[Problem] = [
+        (("target", "flaws", index),
+         f'unknown flaw "{flaw}"{did_you_mean(flaw, known)} Known flaws: {", ".join(known)}')
+        for index, flaw in enumerate(target.flaws) if flaw not in service.flaws
+    ]
+    for key, message in service.option_problems(target.options).items():
+        hint = did_you_mean(key, sorted(service.options)) if key not in service.options else ""
+        problems.append((("target", "options", key), f"{message}{hint}"))
+    return problems
 
 
 def _host_port(value: str) -> tuple[str, int] | None:

@@ -35,8 +35,16 @@ def _default_kind(value: Any) -> Any:
 
 class EmbeddedTarget(Strict):
     kind: Literal["embedded"] = "embedded"
+    service: str = "shop"  # a registered target service (entry-point group stampede.targets)
     flaws: list[str] = []
     options: dict[str, Any] = {}
+
+
+class WriteRule(Strict):
+    """How acknowledged writes of one kind are read back: SQL against `database_url`,
+    with `%(ids)s` the list of ids (as text), returning the ids found."""
+
+    sql: str
 
 
 class ExternalTarget(Strict):
@@ -46,6 +54,7 @@ class ExternalTarget(Strict):
     metrics_url: str | None = None
     database_url: str | None = None
     metric_names: dict[str, str] = {}
+    writes: dict[str, WriteRule] = {}
 
 
 Target = Annotated[
@@ -86,6 +95,9 @@ class Stage(Strict):
     spawn_rate: float | None = Field(None, gt=0)
 
 
+DEFAULT_USERS = 10
+
+
 class LoadSpec(Strict):
     locustfile: str = DEFAULT_LOCUSTFILE
     user_classes: list[Annotated[UserClass, BeforeValidator(_user_class_shorthand)]] = []
@@ -95,6 +107,10 @@ class LoadSpec(Strict):
     duration: Duration | None = None
     workers: int = Field(1, ge=1)
     halt_on_worker_loss: bool = False  # a Locust worker lost mid-run aborts the run (exit 2)
+
+    def peak_users(self) -> int:
+        """Users at the busiest moment: `users`, else the largest stage, else 10."""
+        return self.users or max((s.users for s in self.stages), default=DEFAULT_USERS)
 
 
 class SteadyState(Strict):

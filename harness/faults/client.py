@@ -2,9 +2,9 @@
 
 Why not toxiproxy-python's objects directly: they keep the API host and port as class
 attributes (one API per process) and pass no timeout to requests, so a hung fault proxy
-would hang the run and its rollback. This client speaks the same HTTP API
-(/work/shared/TOXIPROXY_API.md) with requests and a timeout on every call, and works
-against the real Toxiproxy and our embedded one alike.
+would hang the run and its rollback. This client speaks the same HTTP API (Toxiproxy's
+v2 API, described in its README: https://github.com/Shopify/toxiproxy) with requests and a
+timeout on every call, and works against the real Toxiproxy and our embedded one alike.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The parameters of each invariant as a pydantic model, validated as experiments are.
 
-Each model's docstring is that invariant's "passes when" cell in the docs table, and its
+Each model's docstring is that invariant's "passes when" cell in docs/invariants.md, and its
 fields (in order, with their defaults) the "parameters" cell: `registry.doc_row` builds
 the row and a test holds the docs to it. A field whose default is None says in its
 description what None means ("last healed").

@@ -10,7 +10,7 @@ import pytest
 from harness.invariants import INVARIANTS
 from harness.invariants.registry import doc_row
 
-DOCS = Path(__file__).resolve().parents[2] / "README.md"  # the "Invariants" section
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "invariants.md"
 ROW = re.compile(r"^\| `(\w+)` \|")
 
 

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+from harness.halts import RequestTail, halt_reason
 from harness.load.recorder import Buckets, ResultsAppender, failure_kinds
 from harness.metrics.collectors import parse_target_metrics, series_key
 from harness.results.writer import mask_secrets
-from harness.runner import RequestTail, halt_reason
 
 
 def test_failure_kinds() -> None:
