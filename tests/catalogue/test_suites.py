@@ -59,7 +59,7 @@ experiments:
     assert f'{path}:3: experimnts: unknown field "experimnts"' in text
     assert f"{path}:6: experiments[1].file: missing.yaml not found (paths are relative to the suite file's folder)" in text
     assert f"{path}:7: experiments[2].file: x.yaml is not a valid experiment" in text and "3 minutes" in text
-    assert f"{path}:8: experiments[3].flaws: unknown flaw no_such_flaw: valid flaws are" in text
+    assert f"{path}:8: experiments[3].flaws: unknown flaw no_such_flaw: valid flaws of shop are" in text
     assert f'{path}:8: experiments[3].timescale: unknown field "timescale"' in text
     assert f"{path}:9: experiments[4].pause:" in text
 
@@ -80,7 +80,7 @@ def test_stampede_run_flaw_is_checked(tmp_path) -> None:
                            "--flaw", "no_such_flaw", "--out", str(tmp_path / "out")],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 3
-    assert "redis_outage.yaml: --flaw: unknown flaw no_such_flaw: valid flaws are" in done.stderr
+    assert "redis_outage.yaml: --flaw: unknown flaw no_such_flaw: valid flaws of shop are" in done.stderr
     assert not (tmp_path / "out").exists()
 
 
