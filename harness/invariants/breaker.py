@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from harness.invariants.params import CircuitBreakerCloses, CircuitBreakerOpens
-from harness.invariants.verdict import Verdict, fmt, outcome
-from harness.results.run_result import FaultWindow, RunResult
+from harness.invariants.verdict import Verdict, fmt, heal_label, outcome
+from harness.results.run_result import FaultWindow, RunResult, Window
 
 STATE = "stampede_circuit_state"
 SCRAPE_GRACE = 1.5  # the gauge is scraped about once a second: an opening at heal shows up late
@@ -50,7 +50,7 @@ def circuit_breaker_opens(result: RunResult, p: CircuitBreakerOpens) -> Verdict:
     if fault is None:
         return outcome(False, None, bound, "s", "-",
                        f"no fault on proxy {p.dependency!r} in this run: nothing to open the breaker")
-    label = f"during:{fault.name} ({fault.onset:.1f}s-{fault.heal:.1f}s)"
+    label = Window(f"during:{fault.name}", fault.onset, fault.heal).label()
     series = _gauge(result, p)
     if series is None:
         return _missing(result, p, bound, label)
@@ -81,7 +81,7 @@ def circuit_breaker_closes(result: RunResult, p: CircuitBreakerCloses) -> Verdic
     if fault is None:
         return outcome(False, None, bound, "s", "-",
                        f"no fault on proxy {p.dependency!r} in this run: nothing to heal from")
-    label = f"after:{fault.name} (heal at {fault.heal:.1f}s)"
+    label = heal_label(fault)
     series = _gauge(result, p)
     if series is None:
         return _missing(result, p, bound, label)

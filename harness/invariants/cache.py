@@ -15,7 +15,7 @@ from harness.invariants.params import (
     SingleFlight,
     StaleServed,
 )
-from harness.invariants.verdict import Verdict, count, fmt, outcome
+from harness.invariants.verdict import Verdict, count, fmt, heal_label, outcome
 from harness.results.run_result import FaultWindow, RunResult, counter_rate
 
 DB_QUERIES = "stampede_db_queries_total"
@@ -58,7 +58,7 @@ def backend_protected(result: RunResult, p: BackendProtected) -> Verdict:
         inside = (mid >= w.start) & (mid < w.end) & ~np.isnan(rate)
     else:
         inside = np.zeros(0, dtype=bool)
-    where = f"{w.name} ({w.start:.1f}s-{w.end:.1f}s)"
+    where = w.label()
     if not inside.any():
         return outcome(False, None, bound, "queries/s", w.label(),
                        f"no database query samples in {where}: nothing to judge")
@@ -84,7 +84,7 @@ def db_concurrency_bounded(result: RunResult, p: DbConcurrencyBounded) -> Verdic
         return outcome(False, None, bound, "", w.label(), _absent(result, DB_INFLIGHT))
     t, v = series
     inside = (t >= w.start) & (t < w.end) & ~np.isnan(v)
-    where = f"{w.name} ({w.start:.1f}s-{w.end:.1f}s)"
+    where = w.label()
     if not inside.any():
         return outcome(False, None, bound, "", w.label(),
                        f"no {DB_INFLIGHT} samples in {where}: nothing to judge")
@@ -148,7 +148,7 @@ def stale_served(result: RunResult, p: StaleServed) -> Verdict:
                            "no fault on proxy 'db' and no window given: nothing to judge")
         w = result.window(f"during:{fault.name}", p.margin)
     ep = p.endpoint
-    where = f"{w.name} ({w.start:.1f}s-{w.end:.1f}s)"
+    where = w.label()
     n = result.requests(w, ep)
     if n == 0:
         return outcome(False, None, bound, "%", w.label(), f"no {ep} requests in {where}: nothing to judge")
@@ -180,7 +180,7 @@ def hit_rate_recovers(result: RunResult, p: HitRateRecovers) -> Verdict:
     if fault is None:
         return outcome(False, None, bound, "s", "-", "the run has no fault: nothing to recover from")
     heal = fault.heal
-    label = f"after:{fault.name} (heal at {heal:.1f}s)"
+    label = heal_label(fault)
     source = p.source
     hits = misses = None
     if source in ("auto", "target"):

@@ -26,7 +26,7 @@ def _violations_verdict(result: RunResult, w: Window, kind: str, checks: str,
                         what: str, noun: str) -> Verdict:
     checked = result.counter_sum(checks, w)
     found = result.violations_in(w, kind)
-    where = f"{w.name} ({w.start:.1f}s-{w.end:.1f}s)"
+    where = w.label()
     if checked == 0:
         return outcome(False, None, 0, "", w.label(),
                        f"no {what} checked in {where} (counter {checks} is 0): nothing to judge")
@@ -94,7 +94,7 @@ def rate_limit_holds(result: RunResult, p: RateLimitHolds) -> Verdict:
     w = result.window(p.window)
     per = p.per
     bound = p.limit * p.slack
-    where = f"{w.name} ({w.start:.1f}s-{w.end:.1f}s)"
+    where = w.label()
     by_key: dict[str, dict[int, int]] = {}
     for t, key, n in result.counter_records(p.counter):
         if w.contains(t + 0.5):

@@ -8,7 +8,7 @@ import numpy as np
 
 from harness import histogram
 from harness.invariants.params import BoundedErrorRate, LatencyBounded, RecoveryTime
-from harness.invariants.verdict import Verdict, count, fmt, outcome
+from harness.invariants.verdict import Verdict, count, fmt, heal_label, outcome
 from harness.results.run_result import FaultWindow, RunResult, Window
 
 
@@ -17,8 +17,7 @@ def _scope(p: BoundedErrorRate | LatencyBounded) -> str:
 
 
 def _where(result: RunResult, w: Window, p: BoundedErrorRate | LatencyBounded) -> str:
-    n = result.requests(w, p.endpoint)
-    return f"{w.name} ({w.start:.1f}s-{w.end:.1f}s, {count(n, 'request')}){_scope(p)}"
+    return w.label(count(result.requests(w, p.endpoint), "request")) + _scope(p)
 
 
 def bounded_error_rate(result: RunResult, p: BoundedErrorRate) -> Verdict:
@@ -67,7 +66,7 @@ def recovery_time(result: RunResult, p: RecoveryTime) -> Verdict:
         return outcome(False, None, bound, "s", "-", "the run has no fault: nothing to recover from")
     base = result.window(p.baseline)
     heal = fault.heal
-    label = f"after:{fault.name} (heal at {heal:.1f}s)"
+    label = heal_label(fault)
     e0 = result.error_rate(base, ep)
     l0 = result.percentile(0.99, base, ep)
     if e0 is None or l0 is None:

@@ -67,8 +67,9 @@ class Window:
     start: float
     end: float
 
-    def label(self) -> str:
-        return f"{self.name} ({self.start:.1f}s-{self.end:.1f}s)"
+    def label(self, detail: str = "") -> str:
+        """How verdicts and reasons name it: `during:x (30.0s-45.0s)`, or `(..., detail)`."""
+        return f"{self.name} ({self.start:.1f}s-{self.end:.1f}s{', ' + detail if detail else ''})"
 
     def contains(self, t: float) -> bool:
         return self.start <= t < self.end

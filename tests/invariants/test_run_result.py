@@ -106,3 +106,9 @@ def test_results_import_nothing_of_the_invariants() -> None:
 
 def test_after_window_takes_any_duration(run: RunResult) -> None:
     assert run.window("after:redis-outage:1m30s").end == pytest.approx(135.004)
+
+
+def test_a_window_has_one_label(run: RunResult) -> None:
+    during = run.window("during:redis-outage")
+    assert during.label() == "during:redis-outage (30.0s-45.0s)"
+    assert during.label("1,500 requests") == "during:redis-outage (30.0s-45.0s, 1,500 requests)"
