@@ -15,6 +15,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -26,7 +27,7 @@ from harness.faults import FaultClient, FaultSchedule, Rollback
 from harness.halts import Halts, WorkerLoss
 from harness.invariants.verdict import Verdict
 from harness.load.launcher import LocustProcesses, MasterOptions, locust_for
-from harness.metrics.collectors import collectors_for
+from harness.metrics.collectors import Collector, collectors_for
 from harness.progress import Progress, Status
 from harness.report import write_report
 from harness.results import jsonl
@@ -75,7 +76,7 @@ class Run:
         self.schedule: FaultSchedule | None = None
         self.rollback: Rollback | None = None
         self.schedule_thread: threading.Thread | None = None
-        self.collector_threads: list[threading.Thread] = []
+        self.collector_threads: list[Collector] = []
         self.halts = Halts(self.dir, experiment.halt, experiment.load.halt_on_worker_loss)
         self.halt: str | None = None
         self._raise_on_signal = True
@@ -223,7 +224,7 @@ class Run:
             if (new_phase := self._phase(t, active)) != phase:
                 phase = new_phase
                 self.writer.emit("phase", phase=phase)
-            reason = self.halts.check(lambda loss, t=t: self._worker_lost(loss, t, locust))
+            reason = self.halts.check(partial(self._worker_lost, t=t, locust=locust))
             last = self.halts.tail.last_second()
             rps, err = (last[1], last[2] / last[1] if last[1] else 0.0) if last else (0, 0.0)
             self.progress.update(Status(t, exp.duration, phase, active, rps, err,
@@ -256,13 +257,13 @@ class Run:
         if self.writer.t0 is not None:
             self.load_end_t = self.writer.now_t()
         self.progress.stop()
-        steps: list[tuple[str, Callable[[], object]]] = [
+        steps: list[tuple[str, Callable[[], None]]] = [
             ("fault schedule", self._join_schedule),
             ("rollback", self._rollback),
-            ("locust", lambda: self.locust and self.locust.stop()),
+            ("locust", self._stop_locust),
             ("collectors", self._join_collectors),
             ("write check", self._write_check),
-            ("stack", lambda: self.stack and self.stack.stop()),
+            ("stack", self._stop_stack),
         ]
         for name, step in steps:
             try:
@@ -278,6 +279,14 @@ class Run:
         report = self.rollback.rollback_all()
         for line in report.failed:
             self.progress.message(f"rollback failed: {line} (run `stampede faults clear`)")
+
+    def _stop_locust(self) -> None:
+        if self.locust is not None:
+            self.locust.stop()
+
+    def _stop_stack(self) -> None:
+        if self.stack is not None:
+            self.stack.stop()
 
     def _join_schedule(self) -> None:
         if self.schedule_thread is not None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from harness.exit_codes import ExitCode
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's subcommands to the `stampede` parser."""
     parser = subparsers.add_parser(
         "plan", help="validate an experiment file and print its resolved timeline",
@@ -47,7 +48,7 @@ def plan_command(args: argparse.Namespace) -> int:
     return ExitCode.PASSED
 
 
-def plan_lines(resolved: dict) -> list[str]:
+def plan_lines(resolved: dict[str, Any]) -> list[str]:
     """The plan as a reader scans it: phases and faults in time order, then what is judged."""
     load, target = resolved["load"], resolved["target"]
     lines = [

@@ -11,7 +11,7 @@ import threading
 from harness.exit_codes import ExitCode
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's subcommands to the `stampede` parser."""
     run = subparsers.add_parser(
         "run", help="run an experiment file: stack, load, faults, results, verdicts",

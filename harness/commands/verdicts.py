@@ -9,7 +9,7 @@ from pathlib import Path
 from harness.exit_codes import ExitCode
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = subparsers.add_parser(
         "check", help="judge a stored results folder again (optionally with other bounds)",
         description="Judge the invariants of a stored run; exit 0 all passed, 1 an invariant "

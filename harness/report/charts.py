@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from matplotlib import rc_context
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from harness.results.run_result import FaultWindow, RunResult, counter_rate, split_key
@@ -36,7 +37,7 @@ def _downsample(t: np.ndarray, *ys: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(out)
 
 
-def _shade(ax, faults: Sequence[FaultWindow]) -> None:
+def _shade(ax: Axes, faults: Sequence[FaultWindow]) -> None:
     """Shade each fault from actual onset to heal (a line for instant actions), labelled on top."""
     for i, f in enumerate(faults):
         colour = FAULT_COLOURS[i % len(FAULT_COLOURS)]

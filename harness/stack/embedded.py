@@ -60,7 +60,7 @@ class EmbeddedStack:
         self.redis: RedisServer | None = None
         self.postgres: PostgresServer | None = None
         self.proxy: Any = None
-        self.target: subprocess.Popen | None = None
+        self.target: subprocess.Popen[bytes] | None = None
         self.target_port = 0
         self.redis_proxy_port = 0
         self.db_proxy_port = 0
@@ -76,7 +76,8 @@ class EmbeddedStack:
 
     @property
     def toxiproxy_url(self) -> str:
-        return self.proxy.api_url
+        assert self.proxy is not None, "the stack is not started"
+        return str(self.proxy.api_url)
 
     @property
     def database_url(self) -> str:
@@ -94,11 +95,13 @@ class EmbeddedStack:
 
     def redis_client(self, **kwargs: Any) -> redis.Redis:
         """A client on the real Redis (not through the proxy), for INFO and the actions."""
+        assert self.redis is not None, "the stack is not started"
         return redis.Redis(host=self.redis.host, port=self.redis.port, password=self.password,
                            socket_timeout=2.0, socket_connect_timeout=2.0, **kwargs)
 
     def addresses(self) -> dict[str, str | None]:
         """What `stampede up` prints and experiment.json records: no secret in clear."""
+        assert self.redis is not None, "the stack is not started"
         return {
             "target": self.base_url,
             "metrics": self.metrics_url,
@@ -219,6 +222,7 @@ class EmbeddedStack:
                 r.flushall()
 
         def restart_redis() -> None:
+            assert self.redis is not None, "the stack is not started"
             self.redis.restart()
 
         def set_maxmemory(maxmemory: str, policy: str | None = None) -> None:
