@@ -105,8 +105,8 @@ def load_suite(path: str | Path) -> Suite:
     if not isinstance(data, dict):
         raise SuiteError(f"{path}:1: expected a mapping with name and experiments")
     top, found = validate(SuiteFile, data)
-    for where, message in found:
-        problem(where, message)
+    for at, message in found:
+        problem(at, message)
     suite = Suite(name=(top.name if top else "") or path.stem, source=path,
                   description=top.description if top else "",
                   time_scale=top.time_scale if top else None)
@@ -129,18 +129,19 @@ def load_suite(path: str | Path) -> Suite:
             problem(at, message)
         if run is None:
             continue
-        entry = Entry(file=(path.parent / run.file).resolve(), time_scale=run.time_scale)
+        file = (path.parent / run.file).resolve()
+        entry = Entry(file=file, time_scale=run.time_scale)
         if run.flaws is not None:
             try:
                 entry.flaws = sorted(parse_flaws(run.flaws))
             except ValueError as exc:
                 problem((*where, "flaws"), str(exc))
-        if not entry.file.is_file():
+        if not file.is_file():
             problem((*where, "file"),
                     f"{run.file} not found (paths are relative to the suite file's folder)")
             continue
         try:
-            entry.name = load_experiment(entry.file).name or entry.file.stem
+            entry.name = load_experiment(file).name or file.stem
         except ExperimentError as exc:
             problem((*where, "file"), f"{run.file} is not a valid experiment:\n{exc}")
             continue

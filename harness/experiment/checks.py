@@ -343,9 +343,9 @@ def _check_fault(
 def _check_attributes(here: tuple[str | int, ...], spec: FaultSpec) -> list[Problem]:
     attrs = spec.attributes
     problems: list[Problem] = []
-    if spec.is_down:
-        required, optional = (), ()
-    else:
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    if not spec.is_down:
         required, optional = (ACTIONS if spec.is_action else TOXIC_ATTRIBUTES)[spec.type]
     allowed: tuple[str, ...] = required + optional
     for key in required:

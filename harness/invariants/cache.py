@@ -173,6 +173,7 @@ def hit_rate_recovers(result: RunResult, p: HitRateRecovers) -> Verdict:
     """Heal to the first scrape whose hit ratio over the last `rolling` seconds is >= min."""
     bound = p.within
     target = p.min
+    fault: FaultWindow | None
     if p.fault:
         fault = result.fault(p.fault)
     else:
