@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -38,12 +38,12 @@ class Invariant(Generic[P]):
     judge: Callable[[RunResult, P], Verdict]
     id_keys: tuple[str, ...] = ()
 
-    def parse(self, entry: dict[str, Any]) -> P:
+    def parse(self, entry: Mapping[str, object]) -> P:
         """The entry's parameters validated (None means the default, as if left out)."""
         return self.params.model_validate(_given(entry))
 
 
-def _given(entry: dict[str, Any]) -> dict[str, Any]:
+def _given(entry: Mapping[str, object]) -> dict[str, object]:
     return {k: v for k, v in entry.items() if k != "name" and v is not None}
 
 
@@ -139,9 +139,9 @@ def validate_invariant(entry: object) -> None:
                      f"(valid parameters: {', '.join(valid_parameters(name)) or 'none'})")
 
 
-def params_of(entry: dict[str, Any]) -> dict[str, Any]:
+def params_of(entry: Mapping[str, object]) -> dict[str, object]:
     """The entry's parameters as written, with defaults filled in (unvalidated: for ids)."""
-    fields = INVARIANTS[entry["name"]].params.model_fields
+    fields = INVARIANTS[str(entry["name"])].params.model_fields
     params = {k: (None if f.is_required() else f.default) for k, f in fields.items()}
     params.update(_given(entry))
     return params
@@ -177,17 +177,17 @@ def _is_duration(f: FieldInfo) -> bool:
     return any(isinstance(v, BeforeValidator) and v.func is parse_duration for v in f.metadata)
 
 
-def verdict_id(entry: dict[str, Any]) -> str:
+def verdict_id(entry: Mapping[str, object]) -> str:
     """Readable id, e.g. bounded_error_rate[during:redis-outage] or circuit_breaker_opens[redis]."""
-    name = entry.get("name", "?")
+    name = str(entry.get("name", "?"))
     if name not in INVARIANTS:
-        return str(name)
+        return name
     params = params_of(entry)
     parts = [str(params[k]) for k in INVARIANTS[name].id_keys if params.get(k) is not None]
     return f"{name}[{','.join(parts)}]" if parts else name
 
 
-def unique_ids(entries: list[dict[str, Any]]) -> list[str]:
+def unique_ids(entries: Sequence[Mapping[str, object]]) -> list[str]:
     """verdict_id for each entry; repeats get #2, #3 so pytest ids stay distinct."""
     seen: dict[str, int] = {}
     out = []
@@ -198,7 +198,7 @@ def unique_ids(entries: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def judge(result: RunResult, entry: dict[str, Any], id: str | None = None) -> Verdict:
+def judge(result: RunResult, entry: Mapping[str, object], id: str | None = None) -> Verdict:
     """One entry judged on one run; bad entries and unresolvable windows fail with the reason."""
     name = str(entry.get("name", "?"))
     vid = id or verdict_id(entry)
@@ -214,12 +214,12 @@ def judge(result: RunResult, entry: dict[str, Any], id: str | None = None) -> Ve
     return replace(verdict, invariant=name, id=vid)
 
 
-def check(result: RunResult, name: str, **params: Any) -> Verdict:
+def check(result: RunResult, name: str, **params: object) -> Verdict:
     """Judge one invariant from Python: check(run, "bounded_error_rate", window="steady")."""
     return judge(result, {"name": name, **params})
 
 
-def expect(result: RunResult, name: str, **params: Any) -> Verdict:
+def expect(result: RunResult, name: str, **params: object) -> Verdict:
     """Judge one invariant and raise AssertionError with its reason unless it passed."""
     verdict = check(result, name, **params)
     if not verdict.passed:
