@@ -26,7 +26,6 @@ from harness import histogram
 from harness.durations import is_duration, parse_duration
 from harness.results import jsonl
 
-_EXPLICIT = re.compile(r"^\s*([\d.]+\s*(?:ms|s|m|h)?)\s*-\s*([\d.]+\s*(?:ms|s|m|h)?)\s*$")
 _KEY = re.compile(r"^([^{]+)(?:\{(.*)\})?$")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
@@ -44,10 +43,18 @@ def split_key(key: str) -> tuple[str, dict[str, str]]:
     return match.group(1), dict(_LABEL.findall(match.group(2) or ""))
 
 
+def _explicit(spec: str) -> tuple[float, float] | None:
+    """`10s-40s` or `1m30s-2m` as (from, to); None if `spec` is not two durations."""
+    start, sep, end = spec.partition("-")
+    if not sep or not is_duration(start) or not is_duration(end):
+        return None
+    return parse_duration(start), parse_duration(end)
+
+
 def check_window_syntax(spec: str) -> None:
     """Raise ValueError unless `spec` is a window this module can resolve (faults aside)."""
     spec = str(spec)
-    if spec in ("steady", "all") or _EXPLICIT.match(spec):
+    if spec in ("steady", "all") or _explicit(spec):
         return
     kind, _, rest = spec.partition(":")
     if kind == "during" and rest:
@@ -331,9 +338,9 @@ class RunResult:
             if not steady:
                 raise ValueError("the experiment has no steady_state; give an explicit window")
             return Window(spec, float(steady["start"]), float(steady["end"]))
-        match = _EXPLICIT.match(spec)
-        if match:
-            return Window(spec, parse_duration(match.group(1)), parse_duration(match.group(2)))
+        explicit = _explicit(spec)
+        if explicit:
+            return Window(spec, *explicit)
         kind, _, rest = spec.partition(":")
         if kind == "during":
             f = self.fault(rest)

@@ -104,8 +104,12 @@ def test_results_import_nothing_of_the_invariants() -> None:
     assert not hasattr(RunResult, "check") and not hasattr(RunResult, "expect")
 
 
-def test_after_window_takes_any_duration(run: RunResult) -> None:
+def test_windows_take_any_duration(run: RunResult) -> None:
     assert run.window("after:redis-outage:1m30s").end == pytest.approx(135.004)
+    explicit = run.window("500ms-0m50s")
+    assert (explicit.start, explicit.end) == (0.5, 50.0)
+    with pytest.raises(ValueError, match="window '10s--40s' is not valid"):
+        run.window("10s--40s")
 
 
 def test_a_window_has_one_label(run: RunResult) -> None:
