@@ -61,7 +61,8 @@ class _Strict(BaseModel):
 
 
 class SuiteFile(_Strict):
-    """The top of a suite file; `experiments` items are checked one by one (RunEntry, PauseEntry)."""
+    """The top of a suite file; each `experiments` item is checked on its own (RunEntry or
+    PauseEntry), so one bad entry never hides another's problems."""
 
     name: Text = ""
     description: Text = ""

@@ -52,8 +52,9 @@ def sessions_fail_closed(result: RunResult, p: SessionsFailClosed) -> Verdict:
 
 def read_your_writes(result: RunResult, p: ReadYourWrites) -> Verdict:
     """A read right after an acknowledged write showed an older version: the cache kept it."""
-    return _violations_verdict(result, result.window(p.window, p.margin), "stale_read", READ_CHECKED,
-                               "reads after writes", "stale read")
+    w = result.window(p.window, p.margin)
+    return _violations_verdict(result, w, "stale_read", READ_CHECKED, "reads after writes",
+                               "stale read")
 
 
 def no_data_loss(result: RunResult, p: NoDataLoss) -> Verdict:

@@ -8,7 +8,6 @@ description what None means ("last healed").
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -18,7 +17,7 @@ from harness.results.run_result import check_window_syntax
 
 
 def _number(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:  # NaN too
         raise ValueError(f"expected a number >= 0, got {value!r}")
     return float(value)
 
@@ -67,7 +66,9 @@ class LatencyBounded(InvariantParams):
 
 
 class RecoveryTime(InvariantParams):
-    """heal to error rate and p99 back at the baseline for `stable` seconds in a row ≤ `max` (**Recovery time**, below)"""
+    """heal to error rate and p99 back at the baseline for `stable` seconds in a row ≤ `max`
+    (**Recovery time**, below)
+    """
 
     fault: str | None = Field(None, description="last healed")
     max: Duration = 30
@@ -81,7 +82,9 @@ class RecoveryTime(InvariantParams):
 
 
 class CircuitBreakerOpens(InvariantParams):
-    """first scrape of `stampede_circuit_state{dependency=...}` ≥ 1 (open or half-open) between onset and heal (+1.5 s scrape grace) comes ≤ `within` after onset"""
+    """first scrape of `stampede_circuit_state{dependency=...}` ≥ 1 (open or half-open) between
+    onset and heal (+1.5 s scrape grace) comes ≤ `within` after onset
+    """
 
     dependency: str = "redis"
     within: Duration = 10
@@ -109,7 +112,9 @@ class SessionsFailClosed(InvariantParams):
 
 
 class ReadYourWrites(InvariantParams):
-    """0 `stale_read` violations (a read right after an acknowledged write showed an older version), with ≥ 1 `read_checked`"""
+    """0 `stale_read` violations (a read right after an acknowledged write showed an older
+    version), with ≥ 1 `read_checked`
+    """
 
     window: WindowSpec = "all"
     margin: Duration = 0
@@ -120,7 +125,9 @@ class NoDataLoss(InvariantParams):
 
 
 class RateLimitHolds(InvariantParams):
-    """grants per client key in any `per` seconds (`sliding`), or per window aligned to Unix time (`fixed`, as fixed-window limiters count) ≤ `limit × slack`"""
+    """grants per client key in any `per` seconds (`sliding`), or per window aligned to Unix
+    time (`fixed`, as fixed-window limiters count) ≤ `limit × slack`
+    """
 
     limit: Number = 100
     per: Duration = 10
@@ -131,7 +138,9 @@ class RateLimitHolds(InvariantParams):
 
 
 class BackendProtected(InvariantParams):
-    """rate of `stampede_db_queries_total` (all queries, or `query`) between scrapes in the window ≤ `max_qps`"""
+    """rate of `stampede_db_queries_total` (all queries, or `query`) between scrapes in the
+    window ≤ `max_qps`
+    """
 
     max_qps: Number
     window: WindowSpec = "all"
@@ -141,7 +150,9 @@ class BackendProtected(InvariantParams):
 
 
 class DbConcurrencyBounded(InvariantParams):
-    """the most concurrent database operations (`stampede_db_inflight`) any scrape in the window saw ≤ `max`"""
+    """the most concurrent database operations (`stampede_db_inflight`) any scrape in the
+    window saw ≤ `max`
+    """
 
     max: Number
     window: WindowSpec = "all"
@@ -149,7 +160,10 @@ class DbConcurrencyBounded(InvariantParams):
 
 
 class SingleFlight(InvariantParams):
-    """increase of `stampede_db_queries_total{query=...}` from the last scrape before each expiry to the first scrape ≥ `settle` after it ≤ `max` (and ≥ 1: the key was read again). Other reads of that query count too: drive only the hot key."""
+    """increase of `stampede_db_queries_total{query=...}` from the last scrape before each
+    expiry to the first scrape ≥ `settle` after it ≤ `max` (and ≥ 1: the key was read
+    again). Other reads of that query count too: drive only the hot key.
+    """
 
     max: Number = 1
     settle: Duration = 2
@@ -158,7 +172,9 @@ class SingleFlight(InvariantParams):
 
 
 class StaleServed(InvariantParams):
-    """success rate of `endpoint` in the window ≥ `min`, and `stampede_cache_requests_total{result="stale"}` increased"""
+    """success rate of `endpoint` in the window ≥ `min`, and
+    `stampede_cache_requests_total{result="stale"}` increased
+    """
 
     endpoint: str = "GET /products/{id}"
     min: Fraction = 0.95
@@ -167,7 +183,10 @@ class StaleServed(InvariantParams):
 
 
 class HitRateRecovers(InvariantParams):
-    """hit/(hit+miss) over the last `rolling` seconds (scrapes after heal only) first reaches `min` ≤ `within` after heal; `auto` uses the target's `stampede_cache_requests_total`, else Redis `keyspace_hits/misses`"""
+    """hit/(hit+miss) over the last `rolling` seconds (scrapes after heal only) first reaches
+    `min` ≤ `within` after heal; `auto` uses the target's `stampede_cache_requests_total`,
+    else Redis `keyspace_hits/misses`
+    """
 
     fault: str | None = Field(None, description="last healed")
     min: Number = 0.8

@@ -115,7 +115,8 @@ def _describe(model: type[InvariantParams], error: ErrorDetails) -> ParamProblem
     key = str(error["loc"][0]) if error["loc"] else None
     kind, given = error["type"], error.get("input")
     if kind == "extra_forbidden" and key is not None:
-        return ParamProblem(key, f"unknown parameter {key!r}{_suggest(key, sorted(model.model_fields))}")
+        suggestion = _suggest(key, sorted(model.model_fields))
+        return ParamProblem(key, f"unknown parameter {key!r}{suggestion}")
     if kind == "missing":
         return ParamProblem(key, f"missing required parameter {key!r}")
     if kind == "value_error":
@@ -123,7 +124,8 @@ def _describe(model: type[InvariantParams], error: ErrorDetails) -> ParamProblem
     if kind == "literal_error" and key is not None:
         choices = typing.get_args(model.model_fields[key].annotation)
         return ParamProblem(key, f"expected one of {', '.join(choices)}, got {given!r}", keyed=True)
-    return ParamProblem(key, f"{error['msg'][0].lower()}{error['msg'][1:]}, got {given!r}", keyed=True)
+    message = error["msg"]
+    return ParamProblem(key, f"{message[0].lower()}{message[1:]}, got {given!r}", keyed=True)
 
 
 def validate_invariant(entry: object) -> None:
@@ -157,7 +159,8 @@ def doc_row(name: str) -> str:
 
 def _param_doc(key: str, f: FieldInfo) -> str:
     """`max` (30s): the default as an experiment file would write it."""
-    choices = typing.get_args(f.annotation) if typing.get_origin(f.annotation) is typing.Literal else ()
+    literal = typing.get_origin(f.annotation) is typing.Literal
+    choices = typing.get_args(f.annotation) if literal else ()
     if f.description:
         shown: str | None = f.description
     elif f.is_required():
