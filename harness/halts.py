@@ -7,72 +7,15 @@ workers and for a Halt clicked in the live view on another machine.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness.experiment.model import HaltCondition
-from harness.histogram import merge, percentile
+from harness.histogram import percentile
 from harness.live.control import WorkersLost, halt_requested
-
-
-class RequestTail:
-    """Reads requests.jsonl as the master appends it: per-second totals for halts and progress."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.offset = 0
-        self.seconds: dict[int, list[Any]] = {}  # t -> [count, failures, hist]
-        self.requests = 0
-        self.failures = 0
-
-    def poll(self) -> None:
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self.offset)
-                data = f.read()
-        except FileNotFoundError:
-            return
-        end = data.rfind(b"\n") + 1
-        self.offset += end
-        for line in data[:end].splitlines():
-            rec = json.loads(line)
-            failed = sum(n for kind, n in rec["failures"].items() if not kind.isdigit())
-            sec = self.seconds.setdefault(rec["t"], [0, 0, {}])
-            sec[0] += rec["count"]
-            sec[1] += failed
-            merge(sec[2], rec["hist"])
-            self.requests += rec["count"]
-            self.failures += failed
-
-    def last_second(self) -> tuple[int, int, int] | None:
-        if not self.seconds:
-            return None
-        t = max(self.seconds)
-        return t, self.seconds[t][0], self.seconds[t][1]
-
-
-class LineCount:
-    """Complete lines appended to a file so far, read incrementally (violations.jsonl)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.offset = 0
-        self.lines = 0
-
-    def poll(self) -> int:
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self.offset)
-                data = f.read()
-        except FileNotFoundError:
-            return self.lines
-        end = data.rfind(b"\n") + 1
-        self.offset += end
-        self.lines += data.count(b"\n", 0, end)
-        return self.lines
+from harness.results import files
+from harness.results.tail import LineCount, RequestTail
 
 
 def halt_reason(conditions: Sequence[HaltCondition], tail: RequestTail,
@@ -88,15 +31,16 @@ def halt_reason(conditions: Sequence[HaltCondition], tail: RequestTail,
             continue
         span = max(1, round(cond.for_))
         window = [tail.seconds.get(t) for t in range(last - span + 1, last + 1)]
-        if any(sec is None or sec[0] == 0 for sec in window):
+        seconds = [sec for sec in window if sec is not None and sec.count]
+        if len(seconds) < len(window):
             continue
         if cond.metric == "error_rate":
-            values = [sec[1] / sec[0] for sec in window]
+            values = [sec.failures / sec.count for sec in seconds]
             if all(v > cond.above for v in values):
                 return (f"error rate {min(values):.0%} > {cond.above:.0%} for {span}s "
                         f"(t={last - span + 1}..{last})")
         elif cond.metric == "p99_ms":
-            values = [percentile(sec[2], 0.99) or 0.0 for sec in window]
+            values = [percentile(sec.hist, 0.99) or 0.0 for sec in seconds]
             if all(v > cond.above for v in values):
                 return (f"p99 {min(values):.0f} ms > {cond.above:g} ms for {span}s "
                         f"(t={last - span + 1}..{last})")
@@ -119,8 +63,8 @@ class Halts:
         self.dir = results_dir
         self.conditions = conditions
         self.halt_on_worker_loss = halt_on_worker_loss
-        self.tail = RequestTail(results_dir / "requests.jsonl")
-        self.violations = LineCount(results_dir / "violations.jsonl")
+        self.tail = RequestTail(results_dir / files.REQUESTS)
+        self.violations = LineCount(results_dir / files.VIOLATIONS)
         self.workers_lost = WorkersLost(results_dir)
 
     def new_worker_losses(self) -> list[WorkerLoss]:

@@ -30,7 +30,7 @@ from harness.load.launcher import LocustProcesses, MasterOptions, locust_for
 from harness.metrics.collectors import Collector, collectors_for
 from harness.progress import Progress, Status
 from harness.report import write_report
-from harness.results import jsonl
+from harness.results import files, jsonl
 from harness.results.writer import RunWriter, new_run_dir
 from harness.stack.base import Stack, StackError
 from harness.stack.for_target import stack_for
@@ -126,7 +126,7 @@ class Run:
         except Exception as exc:  # the stack or the load failed: report, clean up
             clear = StackError | ProxySetupError | FileNotFoundError | LookupError
             error = str(exc) if isinstance(exc, clear) else f"{type(exc).__name__}: {exc}"
-            (self.dir / "logs" / "runner-error.log").write_text(traceback.format_exc())
+            (self.dir / files.LOGS / files.RUNNER_ERROR_LOG).write_text(traceback.format_exc())
         finally:
             self._raise_on_signal = False
             self._cleanup()
@@ -153,9 +153,9 @@ class Run:
         stale = Rollback.recover_stale()  # what a SIGKILLed run left behind
         for line in stale.undone:
             self.progress.message(f"cleaned up after an earlier run: {line}")
-        self.stack = stack = stack_for(exp.target, self.dir / "logs")
+        self.stack = stack = stack_for(exp.target, self.dir / files.LOGS)
         if stack.kind == "embedded":
-            self.progress.message(f"starting the embedded stack (logs: {self.dir / 'logs'})")
+            self.progress.message(f"starting the embedded stack (logs: {self.dir / files.LOGS})")
         else:
             self.progress.message(f"external target {stack.base_url}")
         stack.start()
@@ -238,7 +238,7 @@ class Run:
             if code is not None:
                 if t < exp.duration - 5:
                     raise RuntimeError(f"the Locust master exited early (status {code}) at "
-                                       f"t={t:.1f}s; log: {self.dir / 'logs' / 'locust-master.log'}")
+                                       f"t={t:.1f}s; log: {self.dir / files.LOGS / 'locust-master.log'}")
                 return "completed"
         return "failed"
 
@@ -270,7 +270,7 @@ class Run:
                 step()
             except Exception as exc:
                 self.progress.message(f"cleanup: {name} failed: {exc}")
-                with open(self.dir / "logs" / "runner-error.log", "a") as f:
+                with open(self.dir / files.LOGS / files.RUNNER_ERROR_LOG, "a") as f:
                     f.write(f"cleanup {name}:\n{traceback.format_exc()}\n")
 
     def _rollback(self) -> None:

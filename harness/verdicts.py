@@ -13,6 +13,8 @@ from typing import IO, Any
 
 from harness.invariants.registry import judge, unique_ids
 from harness.invariants.verdict import Verdict
+from harness.results import files
+from harness.results.atomic import write_atomic
 from harness.results.run_result import RunResult
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ABORTED = 0, 1, 2
@@ -49,7 +51,7 @@ def judge_results(results_dir: str | Path, experiment_path: str | Path | None = 
 
 def write_verdicts(results_dir: Path, verdicts: list[Verdict], summary: dict[str, Any],
                    experiment_path: str | Path | None = None) -> Path:
-    path = Path(results_dir) / "verdicts.json"
+    path = Path(results_dir) / files.VERDICTS
     data = {
         "judged_at": time.time(),
         "experiment": str(experiment_path) if experiment_path else None,
@@ -57,9 +59,7 @@ def write_verdicts(results_dir: Path, verdicts: list[Verdict], summary: dict[str
         "exit_code": exit_code(verdicts, summary),
         "verdicts": [v.to_dict() for v in verdicts],
     }
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    tmp.replace(path)
+    write_atomic(path, json.dumps(data, indent=1) + "\n")
     return path
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from harness.results import jsonl
+from harness.results import files, jsonl
 from harness.results.writer import write_json
 
 CONNECT_TIMEOUT_S = 5
@@ -21,7 +21,7 @@ CONNECT_TIMEOUT_S = 5
 def acknowledged_ids(results_dir: Path) -> dict[str, list[str]]:
     """Write kind -> ids, in the order the load recorded them."""
     ids: dict[str, list[str]] = defaultdict(list)
-    for record in jsonl.records(results_dir / "writes.jsonl"):
+    for record in jsonl.records(results_dir / files.WRITES):
         ids[str(record.get("kind"))].append(str(record["id"]))
     return dict(ids)
 
@@ -43,7 +43,7 @@ def check_writes(results_dir: Path, database_url: str | None,
             result["missing"] = _missing(database_url, rules, checkable)
         except Exception as exc:  # the verdict names it: an unreadable database is no pass
             result["error"] = f"{type(exc).__name__}: {exc}"
-    write_json(results_dir / "write_check.json", result)
+    write_json(results_dir / files.WRITE_CHECK, result)
     return result
 
 

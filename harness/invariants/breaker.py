@@ -9,7 +9,8 @@ import numpy as np
 
 from harness.invariants.params import CircuitBreakerCloses, CircuitBreakerOpens
 from harness.invariants.verdict import Verdict, fmt, heal_label, outcome
-from harness.results.run_result import FaultWindow, RunResult, Window
+from harness.results.faults import FaultWindow
+from harness.results.run_result import RunResult, Window
 
 STATE = "stampede_circuit_state"
 SCRAPE_GRACE = 1.5  # the gauge is scraped about once a second: an opening at heal shows up late

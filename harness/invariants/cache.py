@@ -16,7 +16,8 @@ from harness.invariants.params import (
     StaleServed,
 )
 from harness.invariants.verdict import Verdict, count, fmt, heal_label, outcome
-from harness.results.run_result import FaultWindow, RunResult, counter_rate
+from harness.results.faults import FaultWindow
+from harness.results.run_result import RunResult, counter_rate
 
 DB_QUERIES = "stampede_db_queries_total"
 CACHE_REQUESTS = "stampede_cache_requests_total"

@@ -9,7 +9,8 @@ import numpy as np
 from harness import histogram
 from harness.invariants.params import BoundedErrorRate, LatencyBounded, RecoveryTime
 from harness.invariants.verdict import Verdict, count, fmt, heal_label, outcome
-from harness.results.run_result import FaultWindow, RunResult, Window
+from harness.results.faults import FaultWindow
+from harness.results.run_result import RunResult, Window
 
 
 def _scope(p: BoundedErrorRate | LatencyBounded) -> str:

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from harness.results.run_result import FaultWindow
+    from harness.results.faults import FaultWindow
 
 
 @dataclass

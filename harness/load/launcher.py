@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.experiment.model import Experiment
-from harness.load.recorder import LOAD_START_FILE
+from harness.results import files
 from harness.stack.ports import LOOPBACK, free_port
 from harness.stack.process import stop_process
 
@@ -160,7 +160,7 @@ class LocustProcesses:
 
     def wait_load_start(self, timeout: float) -> float:
         """Time 0 of the run: when the master starts the users (it writes the marker file)."""
-        marker = self.results_dir / LOAD_START_FILE
+        marker = self.results_dir / files.LOAD_START
         deadline = time.monotonic() + timeout
         while not marker.exists():
             status = self.master_exited()
@@ -207,7 +207,7 @@ def locust_for(experiment: Experiment, base_url: str, results_dir: Path,
     locustfile = resolve_locustfile(load.locustfile, Path(source).parent if source else None)
     users = load.peak_users()
     return LocustProcesses(
-        locustfile, base_url, results_dir / "logs", results_dir,
+        locustfile, base_url, results_dir / files.LOGS, results_dir,
         workers=load.workers, duration=experiment.duration, users=users,
         spawn_rate=load.spawn_rate or users, user_classes=load.user_classes,
         stages=[s.model_dump() for s in load.stages] or None,

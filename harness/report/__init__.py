@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.invariants.verdict import Verdict
+from harness.results import files
+from harness.results.atomic import write_atomic
 
 
 def write_report(results_dir: str | Path, matrix: dict[str, list[Verdict]] | None = None) -> Path:
@@ -29,8 +31,6 @@ def write_report(results_dir: str | Path, matrix: dict[str, list[Verdict]] | Non
     html = render(result=result, verdicts=verdicts, charts=all_charts(result),
                   timeline_svg=timeline_chart(result.faults, result.duration, "timeline"),
                   matrix=matrix)
-    path = results_dir / "report.html"
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
+    path = results_dir / files.REPORT
+    write_atomic(path, html)
     return path

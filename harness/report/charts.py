@@ -16,7 +16,8 @@ from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from harness.results.run_result import FaultWindow, RunResult, counter_rate, split_key
+from harness.results.faults import FaultWindow
+from harness.results.run_result import RunResult, counter_rate, split_key
 
 MAX_POINTS = 1200
 FAULT_COLOURS = ("#e4572e", "#4c72b0", "#8172b2", "#55a868", "#c44e52", "#dd8452")
