@@ -424,7 +424,7 @@ def _invariant_problem(index: int, name: str, problem: ParamProblem) -> Problem:
     if problem.key is None:
         return path, problem.message
     message = problem.message
-    if problem.message.startswith("unknown parameter"):
+    if problem.kind == "unknown":
         message += f"; {name} takes {', '.join(valid_parameters(name)) or 'no parameters'}"
     return (*path, problem.key), message
 

@@ -13,7 +13,7 @@ import inspect
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 from pydantic import BeforeValidator, ValidationError
 from pydantic.fields import FieldInfo
@@ -76,13 +76,13 @@ INVARIANTS: dict[str, Invariant[Any]] = {inv.name: inv for inv in (
 class ParamProblem(NamedTuple):
     """One thing wrong with an entry: the parameter it is about (None: the entry) and what.
 
-    `keyed` says the message reads after "<key>: " (a bad value) rather than naming the key
-    itself (an unknown or missing parameter).
+    `kind` says how the message reads: "value" after "<key>: ", the others ("unknown",
+    "missing", "name", "entry") on their own, as they name the key themselves.
     """
 
     key: str | None
     message: str
-    keyed: bool = False
+    kind: Literal["value", "unknown", "missing", "name", "entry"] = "value"
 
 
 def _suggest(word: str, options: list[str]) -> str:
@@ -97,12 +97,13 @@ def valid_parameters(name: str) -> list[str]:
 def entry_problems(entry: object) -> list[ParamProblem]:
     """Everything wrong with one `invariants:` entry, each tied to the parameter it is about."""
     if not isinstance(entry, dict):
-        return [ParamProblem(None, f"an invariant must be a mapping with a `name`, got {entry!r}")]
+        return [ParamProblem(None, f"an invariant must be a mapping with a `name`, got {entry!r}",
+                             "entry")]
     name = entry.get("name")
     if name not in INVARIANTS:
         valid = sorted(INVARIANTS)
         return [ParamProblem("name", f"unknown invariant {name!r}{_suggest(str(name), valid)}; "
-                                     f"valid names: {', '.join(valid)}")]
+                                     f"valid names: {', '.join(valid)}", "name")]
     inv = INVARIANTS[name]
     try:
         inv.parse(entry)
@@ -116,16 +117,16 @@ def _describe(model: type[InvariantParams], error: ErrorDetails) -> ParamProblem
     kind, given = error["type"], error.get("input")
     if kind == "extra_forbidden" and key is not None:
         suggestion = _suggest(key, sorted(model.model_fields))
-        return ParamProblem(key, f"unknown parameter {key!r}{suggestion}")
+        return ParamProblem(key, f"unknown parameter {key!r}{suggestion}", "unknown")
     if kind == "missing":
-        return ParamProblem(key, f"missing required parameter {key!r}")
+        return ParamProblem(key, f"missing required parameter {key!r}", "missing")
     if kind == "value_error":
-        return ParamProblem(key, error["msg"].removeprefix("Value error, "), keyed=True)
+        return ParamProblem(key, error["msg"].removeprefix("Value error, "))
     if kind == "literal_error" and key is not None:
         choices = typing.get_args(model.model_fields[key].annotation)
-        return ParamProblem(key, f"expected one of {', '.join(choices)}, got {given!r}", keyed=True)
+        return ParamProblem(key, f"expected one of {', '.join(choices)}, got {given!r}")
     message = error["msg"]
-    return ParamProblem(key, f"{message[0].lower()}{message[1:]}, got {given!r}", keyed=True)
+    return ParamProblem(key, f"{message[0].lower()}{message[1:]}, got {given!r}")
 
 
 def validate_invariant(entry: object) -> None:
@@ -136,7 +137,7 @@ def validate_invariant(entry: object) -> None:
     if not isinstance(entry, dict) or entry.get("name") not in INVARIANTS:
         raise ValueError(problems[0].message)
     name = str(entry["name"])
-    text = "; ".join(f"{p.key}: {p.message}" if p.keyed else p.message for p in problems)
+    text = "; ".join(f"{p.key}: {p.message}" if p.kind == "value" else p.message for p in problems)
     raise ValueError(f"invariant {name}: {text} "
                      f"(valid parameters: {', '.join(valid_parameters(name)) or 'none'})")
 
