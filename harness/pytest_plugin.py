@@ -12,7 +12,8 @@ process it runs in. Failures show the invariant's one-line reason, not a traceba
 XML gets `measured`, `bound` and `window` properties.
 
 For experiments written in Python, the `stampede_run` fixture runs a file and returns its
-RunResult: `run = stampede_run("experiments/x.yaml"); run.expect("bounded_error_rate", ...)`.
+RunResult, judged with harness.invariants: `run = stampede_run("experiments/x.yaml");
+expect(run, "bounded_error_rate", ...)`.
 """
 
 from __future__ import annotations
@@ -242,9 +243,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 def stampede_run(request: pytest.FixtureRequest) -> Callable[..., Any]:
     """Run an experiment file once per session (or use --stampede-results) -> RunResult.
 
+        from harness.invariants import expect
+
         def test_outage(stampede_run):
             run = stampede_run("experiments/redis_outage.yaml")
-            run.expect("bounded_error_rate", window="during:redis-outage", max=0.05)
+            expect(run, "bounded_error_rate", window="during:redis-outage", max=0.05)
     """
     from harness.results import RunResult
 
