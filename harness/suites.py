@@ -267,7 +267,7 @@ def plan_suite(path: str | Path, time_scale: float | None = None, out: IO[str] =
     for entry in suite.entries:
         scale = time_scale or entry.time_scale or suite.time_scale
         if entry.file is None:
-            seconds = entry.pause * (scale or 1.0)
+            seconds = (entry.pause or 0.0) * (scale or 1.0)
             print(f"  pause {seconds:g}s  {entry.message}", file=out)
         else:
             seconds = load_experiment(entry.file, time_scale=scale).duration
@@ -305,11 +305,11 @@ def run_suite(path: str | Path, *, out_dir: str | Path = "results", time_scale: 
         if entry.file is None:
             ui_port = getattr(master, "ui_port", None)
             if ui_port is None:
-                wait_pause(entry.pause * (scale or 1.0), entry.message, out)
+                wait_pause((entry.pause or 0.0) * (scale or 1.0), entry.message, out)
                 continue
             from harness.live.pause import serve_pause
 
-            seconds = entry.pause * (scale or 1.0)
+            seconds = (entry.pause or 0.0) * (scale or 1.0)
             upcoming = next((e.file.name for e in suite.entries[suite.entries.index(entry) + 1:]
                              if e.file is not None), "the end of the suite")
             with serve_pause(ui_port, entry.message, seconds, upcoming) as resume:

@@ -88,7 +88,7 @@ def load_experiment(
         experiment = Experiment.model_validate(data)
     except ValidationError as exc:
         told = {place for place, _ in non_finite}
-        problems += [p for p in map(_describe, exc.errors()) if p[0] not in told]
+        problems += [p for p in (_describe(dict(e)) for e in exc.errors()) if p[0] not in told]
     places.errors(problems + non_finite)
     assert experiment is not None  # a failed validation always has errors, raised above
 
@@ -113,9 +113,9 @@ class _Places:
     def __init__(
         self,
         path: Path,
-        marks: dict,
+        marks: dict[tuple[str | int, ...], int],
         target_path: Path | None = None,
-        target_marks: dict | None = None,
+        target_marks: dict[tuple[str | int, ...], int] | None = None,
     ) -> None:
         self.path, self.marks = path, marks
         self.target_path, self.target_marks = target_path, target_marks or {}
@@ -137,7 +137,7 @@ class _Places:
             raise ExperimentError(self.path, ours, theirs)
 
 
-def _read_mapping(path: Path, expected: str) -> tuple[dict, dict, list]:
+def _read_mapping(path: Path, expected: str) -> tuple[dict[str, Any], dict[tuple[str | int, ...], int], list[Any]]:
     """Read a YAML file holding a mapping, with line marks; file and syntax errors name the file."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -185,7 +185,7 @@ def expand_env(value: Any, path: tuple[str | int, ...] = ()) -> tuple[Any, list[
     return ENV_REFERENCE.sub(lambda m: os.environ[m.group(1)], value), []
 
 
-def _target_file_fields(data: dict) -> list[Problem]:
+def _target_file_fields(data: dict[str, Any]) -> list[Problem]:
     """A target file says where to run, never what to run: other fields are refused."""
     problems: list[Problem] = [
         (

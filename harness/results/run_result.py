@@ -385,7 +385,7 @@ class RunResult:
         """(second, key, count) records of one counter, as written."""
         return list(self._counters.get(name, ()))
 
-    def violations_in(self, window: Window | None = None, kind: str | None = None) -> list[dict]:
+    def violations_in(self, window: Window | None = None, kind: str | None = None) -> list[dict[str, Any]]:
         return [v for v in self.violations
                 if (kind is None or v.get("kind") == kind)
                 and (window is None or window.contains(float(v.get("t", 0.0))))]
