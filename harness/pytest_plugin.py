@@ -12,7 +12,8 @@ process it runs in. Failures show the invariant's one-line reason, not a traceba
 XML gets `measured`, `bound` and `window` properties.
 
 For experiments written in Python, the `stampede_run` fixture runs a file and returns its
-RunResult: `run = stampede_run("experiments/x.yaml"); run.expect("bounded_error_rate", ...)`.
+RunResult, judged with harness.invariants: `run = stampede_run("experiments/x.yaml");
+expect(run, "bounded_error_rate", ...)`.
 """
 
 from __future__ import annotations
@@ -20,16 +21,37 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 
-RUN_EXIT_CODES = (0, 1, 2)  # passed, an invariant failed, halted: the folder is there to judge
+from harness.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr, TracebackStyle
+    from _pytest.terminal import TerminalReporter
+
+    from harness.results import RunResult
+
+# passed, an invariant failed, halted: the folder is there to judge
+RUN_EXIT_CODES = (ExitCode.PASSED, ExitCode.INVARIANT_FAILED, ExitCode.HALTED)
 STDERR_TAIL_LINES = 30
-_RUNS = pytest.StashKey[dict]()
+
+
+@dataclass
+class Runs:
+    """Every run of this session, so each experiment runs once however many items judge it."""
+
+    by_file: dict[Path, RunResult | RunFailed] = field(default_factory=dict)
+    by_call: dict[tuple[Path, float | None], RunResult] = field(default_factory=dict)
+    folders: list[tuple[Path, Path, int]] = field(default_factory=list)  # file, folder, exit
+
+
+_RUNS = pytest.StashKey[Runs]()
 
 
 class RunFailed(Exception):
@@ -55,7 +77,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[_RUNS] = {}
+    config.stash[_RUNS] = Runs()
     stored = config.getoption("stampede_results", None)
     if stored is None:
         return
@@ -122,7 +144,7 @@ def _entries_of(path: Path) -> list[dict[str, Any]]:
 class ExperimentFile(pytest.File):
     """An experiment (or a stored run's experiment.json): one item per invariant."""
 
-    def collect(self):
+    def collect(self) -> Iterator[InvariantItem]:
         from harness.invariants.registry import unique_ids
 
         try:
@@ -132,9 +154,9 @@ class ExperimentFile(pytest.File):
         for entry, vid in zip(entries, unique_ids(entries), strict=True):
             yield InvariantItem.from_parent(self, name=vid, entry=entry)
 
-    def run_result(self):
+    def run_result(self) -> RunResult:
         """The RunResult this file's items judge: the stored folder, or one run of the file."""
-        runs = self.config.stash[_RUNS]
+        runs = self.config.stash[_RUNS].by_file
         if self.path not in runs:
             try:
                 runs[self.path] = _result_for(self.config, self.path)
@@ -154,6 +176,7 @@ class InvariantItem(pytest.Item):
     def runtest(self) -> None:
         from harness.invariants.registry import judge
 
+        assert isinstance(self.parent, ExperimentFile)
         result = self.parent.run_result()
         verdict = judge(result, self.entry, id=self.name)
         self.user_properties += [
@@ -165,7 +188,8 @@ class InvariantItem(pytest.Item):
         if not verdict.passed:
             raise InvariantFailed(verdict)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: TracebackStyle | None = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, InvariantFailed | RunFailed):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style=style)
@@ -175,7 +199,7 @@ class InvariantItem(pytest.Item):
         return self.path, None, self.name.replace(".", "\u2024")
 
 
-def _result_for(config: pytest.Config, path: Path):
+def _result_for(config: pytest.Config, path: Path) -> RunResult:
     from harness.results import RunResult
 
     stored = config.getoption("stampede_results", None)
@@ -192,7 +216,7 @@ def _out_dir(config: pytest.Config, stem: str) -> Path:
         return out
     factory = getattr(config, "_tmp_path_factory", None)
     if factory is not None:
-        return factory.mktemp(f"stampede-{stem}")
+        return Path(factory.mktemp(f"stampede-{stem}"))
     return Path(tempfile.mkdtemp(prefix=f"stampede-{stem}-"))
 
 
@@ -227,13 +251,13 @@ def run_experiment(config: pytest.Config, path: Path, time_scale: float | None =
                   key=lambda p: p.stat().st_mtime)
     if not made:
         raise RunFailed(f"stampede run {path} exited {code} but wrote no results folder in {out}\n{tail}")
-    config.stash[_RUNS].setdefault("folders", []).append((path, made[-1], code))
+    config.stash[_RUNS].folders.append((path, made[-1], code))
     return made[-1]
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    folders = config.stash.get(_RUNS, {}).get("folders", [])
-    for path, folder, code in folders:
+def pytest_terminal_summary(terminalreporter: TerminalReporter, exitstatus: int,
+                            config: pytest.Config) -> None:
+    for path, folder, code in config.stash.get(_RUNS, Runs()).folders:
         note = {2: " (aborted by a halt condition)"}.get(code, "")
         terminalreporter.write_line(f"stampede: {path.name} -> {folder}{note}")
 
@@ -242,9 +266,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 def stampede_run(request: pytest.FixtureRequest) -> Callable[..., Any]:
     """Run an experiment file once per session (or use --stampede-results) -> RunResult.
 
+        from harness.invariants import expect
+
         def test_outage(stampede_run):
             run = stampede_run("experiments/redis_outage.yaml")
-            run.expect("bounded_error_rate", window="during:redis-outage", max=0.05)
+            expect(run, "bounded_error_rate", window="during:redis-outage", max=0.05)
     """
     from harness.results import RunResult
 
@@ -255,7 +281,7 @@ def stampede_run(request: pytest.FixtureRequest) -> Callable[..., Any]:
         if stored:
             return RunResult.load(stored)
         key = (Path(path).resolve(), time_scale)
-        runs = config.stash[_RUNS]
+        runs = config.stash[_RUNS].by_call
         if key not in runs:
             try:
                 runs[key] = RunResult.load(run_experiment(config, Path(path), time_scale))

@@ -33,10 +33,8 @@ from typing import IO, Any
 import yaml
 
 from harness.experiment.yamlmarks import load_marked
+from harness.suite_schema import PauseEntry, RunEntry, SuiteFile, Where, validate
 
-SUITE_FIELDS = ("name", "description", "time_scale", "experiments")
-ENTRY_FIELDS = ("file", "time_scale", "flaws")
-PAUSE_FIELDS = ("pause", "message")
 EXIT_PASSED, EXIT_FAILED, EXIT_ABORTED, EXIT_BAD_INPUT = 0, 1, 2, 3
 
 
@@ -86,13 +84,9 @@ def is_suite(path: str | Path) -> bool:
     return isinstance(data, dict) and "experiments" in data and "load" not in data
 
 
-def _positive(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-
-
 def load_suite(path: str | Path) -> Suite:
     """Read and check a suite file and every experiment it names; SuiteError lists every problem."""
-    from harness.experiment import ExperimentError, load_experiment, parse_duration
+    from harness.experiment import ExperimentError, format_path, load_experiment
     from harness.stack.target_service import target_service
 
     parse_flaws = target_service().parse_flaws  # suites switch flaws of the default service
@@ -104,70 +98,52 @@ def load_suite(path: str | Path) -> Suite:
         raise SuiteError(f"{path}: cannot read the suite: {exc}") from None
     problems: list[str] = []
 
-    def problem(where: tuple, fieldname: str, message: str) -> None:
+    def problem(where: Where, message: str) -> None:
         line = marks.get(where) or marks.get(where[:-1]) or marks.get((), 1)
-        problems.append(f"{path}:{line}: {fieldname}: {message}")
+        problems.append(f"{path}:{line}: {format_path(where)}: {message}")
 
     if not isinstance(data, dict):
         raise SuiteError(f"{path}:1: expected a mapping with name and experiments")
-    for key in data:
-        if key not in SUITE_FIELDS:
-            problem((key,), str(key), f'unknown field "{key}"; valid fields: {", ".join(SUITE_FIELDS)}')
-    suite = Suite(name=str(data.get("name") or path.stem), source=path,
-                  description=str(data.get("description") or ""))
-    if data.get("time_scale") is not None:
-        if _positive(data["time_scale"]):
-            suite.time_scale = float(data["time_scale"])
-        else:
-            problem(("time_scale",), "time_scale", f"expected a number > 0, got {data['time_scale']!r}")
-    items = data.get("experiments")
-    if not isinstance(items, list) or not items:
-        problem(("experiments",), "experiments", "expected a list of experiment files (and pauses)")
-        items = []
-    for i, item in enumerate(items):
-        where, name = ("experiments", i), f"experiments[{i}]"
+    top, found = validate(SuiteFile, data)
+    for at, message in found:
+        problem(at, message)
+    suite = Suite(name=(top.name if top else "") or path.stem, source=path,
+                  description=top.description if top else "",
+                  time_scale=top.time_scale if top else None)
+    for i, item in enumerate(top.experiments if top else []):
+        where: Where = ("experiments", i)
         if isinstance(item, str):
             item = {"file": item}
         if not isinstance(item, dict):
-            problem(where, name, f"expected a file path, {{file: ...}} or {{pause: ...}}, got {item!r}")
+            problem(where, f"expected a file path, {{file: ...}} or {{pause: ...}}, got {item!r}")
             continue
-        allowed = PAUSE_FIELDS if "pause" in item else ENTRY_FIELDS
-        for key in item:
-            if key not in allowed:
-                problem((*where, key), f"{name}.{key}",
-                        f'unknown field "{key}"; valid fields here: {", ".join(allowed)}')
         if "pause" in item:
-            try:
-                seconds = parse_duration(item["pause"])
-            except ValueError as exc:
-                problem((*where, "pause"), f"{name}.pause", str(exc))
-                continue
-            suite.entries.append(Entry(pause=seconds, message=str(item.get("message") or "")))
+            pause, found = validate(PauseEntry, item, where, "Valid fields here")
+            for at, message in found:
+                problem(at, message)
+            if pause is not None:
+                suite.entries.append(Entry(pause=pause.pause, message=pause.message))
             continue
-        if not item.get("file"):
-            problem(where, f"{name}.file", "missing: the experiment file to run")
+        run, found = validate(RunEntry, item, where, "Valid fields here")
+        for at, message in found:
+            problem(at, message)
+        if run is None:
             continue
-        entry = Entry(file=(path.parent / str(item["file"])).resolve())
-        if item.get("time_scale") is not None:
-            if _positive(item["time_scale"]):
-                entry.time_scale = float(item["time_scale"])
-            else:
-                problem((*where, "time_scale"), f"{name}.time_scale",
-                        f"expected a number > 0, got {item['time_scale']!r}")
-        if item.get("flaws") is not None:
+        file = (path.parent / run.file).resolve()
+        entry = Entry(file=file, time_scale=run.time_scale)
+        if run.flaws is not None:
             try:
-                flaws = item["flaws"] if isinstance(item["flaws"], list) else [item["flaws"]]
-                entry.flaws = sorted(parse_flaws([str(f) for f in flaws]))
+                entry.flaws = sorted(parse_flaws(run.flaws))
             except ValueError as exc:
-                problem((*where, "flaws"), f"{name}.flaws", str(exc))
-        if not entry.file.is_file():
-            problem((*where, "file"), f"{name}.file",
-                    f"{item['file']} not found (paths are relative to the suite file's folder)")
+                problem((*where, "flaws"), str(exc))
+        if not file.is_file():
+            problem((*where, "file"),
+                    f"{run.file} not found (paths are relative to the suite file's folder)")
             continue
         try:
-            entry.name = load_experiment(entry.file).name or entry.file.stem
+            entry.name = load_experiment(file).name or file.stem
         except ExperimentError as exc:
-            problem((*where, "file"), f"{name}.file", f"{item['file']} is not a valid experiment:\n{exc}")
+            problem((*where, "file"), f"{run.file} is not a valid experiment:\n{exc}")
             continue
         suite.entries.append(entry)
     if problems:
@@ -291,7 +267,7 @@ def plan_suite(path: str | Path, time_scale: float | None = None, out: IO[str] =
     for entry in suite.entries:
         scale = time_scale or entry.time_scale or suite.time_scale
         if entry.file is None:
-            seconds = entry.pause * (scale or 1.0)
+            seconds = (entry.pause or 0.0) * (scale or 1.0)
             print(f"  pause {seconds:g}s  {entry.message}", file=out)
         else:
             seconds = load_experiment(entry.file, time_scale=scale).duration
@@ -329,11 +305,11 @@ def run_suite(path: str | Path, *, out_dir: str | Path = "results", time_scale: 
         if entry.file is None:
             ui_port = getattr(master, "ui_port", None)
             if ui_port is None:
-                wait_pause(entry.pause * (scale or 1.0), entry.message, out)
+                wait_pause((entry.pause or 0.0) * (scale or 1.0), entry.message, out)
                 continue
             from harness.live.pause import serve_pause
 
-            seconds = entry.pause * (scale or 1.0)
+            seconds = (entry.pause or 0.0) * (scale or 1.0)
             upcoming = next((e.file.name for e in suite.entries[suite.entries.index(entry) + 1:]
                              if e.file is not None), "the end of the suite")
             with serve_pause(ui_port, entry.message, seconds, upcoming) as resume:

@@ -10,12 +10,13 @@
                                  target_file="experiments/targets/compose.yaml")
 """
 
+from harness.durations import parse_duration
 from harness.experiment.hosts import check_allowed_hosts
 from harness.experiment.loader import ExperimentError, format_path, load_experiment
 from harness.experiment.model import Experiment, FaultSpec, PlannedFault, mask_password
 from harness.experiment.proxies import ProxySetupError, populate_body, prepare_proxies
 from harness.experiment.toxics import ACTIONS, DOWN, FAULT_TYPES, TOXIC_ATTRIBUTES
-from harness.experiment.units import parse_duration, parse_size
+from harness.experiment.units import parse_size
 
 __all__ = [
     "ACTIONS",

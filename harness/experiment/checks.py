@@ -7,7 +7,6 @@ They run on the unscaled experiment, so messages use the numbers as written.
 from __future__ import annotations
 
 import difflib
-import importlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from harness.experiment.toxics import (
 )
 from harness.experiment.units import format_seconds as fmt
 from harness.experiment.units import parse_size
+from harness.invariants.registry import ParamProblem, entry_problems, valid_parameters
 from harness.stack.target_service import target_service
 
 Problem = tuple[tuple[str | int, ...], str]
@@ -285,9 +285,9 @@ def _check_fault(
 def _check_attributes(here: tuple[str | int, ...], spec: FaultSpec) -> list[Problem]:
     attrs = spec.attributes
     problems: list[Problem] = []
-    if spec.is_down:
-        required, optional = (), ()
-    else:
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    if not spec.is_down:
         required, optional = (ACTIONS if spec.is_action else TOXIC_ATTRIBUTES)[spec.type]
     allowed: tuple[str, ...] = required + optional
     for key in required:
@@ -348,20 +348,27 @@ def _check_fault_overlaps(exp: Experiment) -> list[Problem]:
 
 
 def _check_invariants(exp: Experiment) -> list[Problem]:
-    validate = _invariant_validator()
     problems: list[Problem] = []
     for index, entry in enumerate(exp.invariants):
         if not isinstance(entry.get("name"), str):
             problems.append((("invariants", index), "expected `name:` (which invariant to judge)"))
             continue
-        if validate is not None:
-            try:
-                validate(dict(entry))
-            except ValueError as exc:
-                problems.append((("invariants", index), str(exc)))
-                continue
-        problems += _check_fault_references(exp, index, entry)
+        found = entry_problems(dict(entry))
+        problems += [_invariant_problem(index, entry["name"], p) for p in found]
+        if not found:
+            problems += _check_fault_references(exp, index, entry)
     return problems
+
+
+def _invariant_problem(index: int, name: str, problem: ParamProblem) -> Problem:
+    """At the parameter's own line; an unknown one comes with the parameters there are."""
+    path: tuple[str | int, ...] = ("invariants", index)
+    if problem.key is None:
+        return path, problem.message
+    message = problem.message
+    if problem.kind == "unknown":
+        message += f"; {name} takes {', '.join(valid_parameters(name)) or 'no parameters'}"
+    return (*path, problem.key), message
 
 
 def _check_fault_references(exp: Experiment, index: int, entry: dict[str, Any]) -> list[Problem]:
@@ -384,14 +391,6 @@ def _check_fault_references(exp: Experiment, index: int, entry: dict[str, Any]) 
                 f"Faults: {', '.join(names) or 'none'}",
             ))
     return problems
-
-
-def _invariant_validator() -> Any:
-    try:
-        registry = importlib.import_module("harness.invariants.registry")
-    except ImportError:
-        return None
-    return getattr(registry, "validate_invariant", None)
 
 
 def _check_halt(exp: Experiment) -> list[Problem]:

@@ -145,9 +145,9 @@ def check_compose(
                       f"{var} is not set, but {target_path.name} needs it (target.database_url)")
     allowed = {h.lower() for h in target_doc.get("allowed_hosts") or []}
     for key in ("base_url", "toxiproxy_url", "metrics_url", "database_url"):
-        host = urlsplit(target.get(key) or "").hostname
-        if host and not is_loopback(host) and host.lower() not in allowed:
-            t.add("allowed_hosts", f"{host} (target.{key}) is not listed")
+        url_host = urlsplit(str(target.get(key) or "")).hostname
+        if url_host and not is_loopback(url_host) and url_host.lower() not in allowed:
+            t.add("allowed_hosts", f"{url_host} (target.{key}) is not listed")
     for name, spec in (target_doc.get("proxies") or {}).items():
         spec = spec if isinstance(spec, dict) else {"upstream": spec}
         if spec.get("expect") and proxies and name not in proxies:

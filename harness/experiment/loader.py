@@ -87,7 +87,7 @@ def load_experiment(
         experiment = Experiment.model_validate(data)
     except ValidationError as exc:
         told = {place for place, _ in non_finite}
-        problems += [p for p in map(_describe, exc.errors()) if p[0] not in told]
+        problems += [p for p in (_describe(dict(e)) for e in exc.errors()) if p[0] not in told]
     # every problem of the target file at once: its own fields, then what validation found
     places.errors(target_problems, in_target_file=True, more=problems + non_finite)
     assert experiment is not None  # a failed validation always has errors, raised above
@@ -113,9 +113,9 @@ class _Places:
     def __init__(
         self,
         path: Path,
-        marks: dict,
+        marks: dict[tuple[str | int, ...], int],
         target_path: Path | None = None,
-        target_marks: dict | None = None,
+        target_marks: dict[tuple[str | int, ...], int] | None = None,
     ) -> None:
         self.path, self.marks = path, marks
         self.target_path, self.target_marks = target_path, target_marks or {}
@@ -141,7 +141,7 @@ class _Places:
             raise ExperimentError(self.path, ours, theirs)
 
 
-def _read_mapping(path: Path, expected: str) -> tuple[dict, dict, list]:
+def _read_mapping(path: Path, expected: str) -> tuple[dict[str, Any], dict[tuple[str | int, ...], int], list[Any]]:
     """Read a YAML file holding a mapping, with line marks; file and syntax errors name the file."""
     try:
         text = path.read_text(encoding="utf-8")

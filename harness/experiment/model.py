@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 
+from harness.durations import parse_duration
 from harness.experiment.toxics import ACTIONS, DOWN
-from harness.experiment.units import parse_duration
 from harness.masking import mask_secrets
 from harness.signals.model import Expression, Signals, default_signals, signals_from
 

@@ -26,7 +26,7 @@ class MarkedLoader(yaml.SafeLoader):
             self.dispose()
 
 
-def _walk(node: yaml.Node, path: Path, marks: dict[Path, int], dups: list) -> None:
+def _walk(node: yaml.Node, path: Path, marks: dict[Path, int], dups: list[Any]) -> None:
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:

@@ -5,52 +5,53 @@ Gauge values: 0 closed, 1 open, 2 half-open. Half-open counts as opened (it foll
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from harness.invariants.verdict import Verdict, fmt, outcome
-from harness.results.run_result import FaultWindow, RunResult, parse_duration
+from harness.invariants.params import CircuitBreakerCloses, CircuitBreakerOpens
+from harness.invariants.verdict import Verdict, fmt, heal_label, outcome
+from harness.results.faults import FaultWindow
+from harness.results.run_result import RunResult, Window
 
 STATE = "stampede_circuit_state"
 SCRAPE_GRACE = 1.5  # the gauge is scraped about once a second: an opening at heal shows up late
+Breaker = CircuitBreakerOpens | CircuitBreakerCloses
 
 
-def _fault_for(result: RunResult, p: dict[str, Any]) -> FaultWindow | None:
+def _fault_for(result: RunResult, p: Breaker) -> FaultWindow | None:
     """The named fault, else the first fault on the proxy named like the dependency."""
-    if p.get("fault"):
-        return result.fault(p["fault"])
+    if p.fault:
+        return result.fault(p.fault)
     for f in result.faults:
-        if f.proxy == p["dependency"]:
+        if f.proxy == p.dependency:
             return f
     return None
 
 
-def _which(p: dict[str, Any], fault: FaultWindow) -> str:
+def _which(p: Breaker, fault: FaultWindow) -> str:
     """When the fault was picked by default, say so: the user may have meant another one."""
-    if p.get("fault"):
+    if p.fault:
         return ""
-    return f"; judged the first fault on proxy {p['dependency']}, name another with fault:"
+    return f"; judged the first fault on proxy {p.dependency}, name another with fault:"
 
 
-def _gauge(result: RunResult, p: dict[str, Any]):
-    return result.metric(STATE, dependency=p["dependency"])
+def _gauge(result: RunResult, p: Breaker) -> tuple[np.ndarray, np.ndarray] | None:
+    return result.metric(STATE, dependency=p.dependency)
 
 
-def _missing(result: RunResult, p: dict[str, Any], bound: float, label: str) -> Verdict:
+def _missing(result: RunResult, p: Breaker, bound: float, label: str) -> Verdict:
     name = result.metric_name(STATE)
     return outcome(False, None, bound, "s", label,
-                   f"no breaker metric {name}{{dependency=\"{p['dependency']}\"}} in the target's "
+                   f"no breaker metric {name}{{dependency=\"{p.dependency}\"}} in the target's "
                    "metrics: nothing to judge (map the name in target.metric_names?)")
 
 
-def circuit_breaker_opens(result: RunResult, p: dict[str, Any]) -> Verdict:
-    bound = parse_duration(p["within"])
+def circuit_breaker_opens(result: RunResult, p: CircuitBreakerOpens) -> Verdict:
+    bound = p.within
     fault = _fault_for(result, p)
     if fault is None:
         return outcome(False, None, bound, "s", "-",
-                       f"no fault on proxy {p['dependency']!r} in this run: nothing to open the breaker")
-    label = f"during:{fault.name} ({fault.onset:.1f}s-{fault.heal:.1f}s)"
+                       f"no fault on proxy {p.dependency!r} in this run: nothing to open the breaker")
+    label = Window(f"during:{fault.name}", fault.onset, fault.heal).label()
     series = _gauge(result, p)
     if series is None:
         return _missing(result, p, bound, label)
@@ -59,29 +60,29 @@ def circuit_breaker_opens(result: RunResult, p: dict[str, Any]) -> Verdict:
     seen = (t >= fault.onset) & (t <= until) & ~np.isnan(v)
     if not seen.any():
         return outcome(False, None, bound, "s", label,
-                       f"no breaker sample for {p['dependency']} between onset {fault.onset:.1f}s "
+                       f"no breaker sample for {p.dependency} between onset {fault.onset:.1f}s "
                        f"and {until:.1f}s (scrapes failed?): nothing to judge")
     opened = seen & (v >= 1)
     if not opened.any():
         return outcome(False, None, bound, "s", label,
-                       f"breaker for {p['dependency']} never opened between onset of {fault.name} at "
+                       f"breaker for {p.dependency} never opened between onset of {fault.name} at "
                        f"{fault.onset:.1f}s and heal at {fault.heal:.1f}s "
                        f"({int(seen.sum())} samples, all closed){_which(p, fault)}")
     measured = float(t[opened][0] - fault.onset)
     passed = measured <= bound
     verb = "within" if passed else "later than"
     return outcome(passed, measured, bound, "s", label,
-                   f"breaker for {p['dependency']} opened {fmt(measured, 's')} after onset of "
+                   f"breaker for {p.dependency} opened {fmt(measured, 's')} after onset of "
                    f"{fault.name} at {fault.onset:.1f}s, {verb} {fmt(bound, 's')}")
 
 
-def circuit_breaker_closes(result: RunResult, p: dict[str, Any]) -> Verdict:
-    bound = parse_duration(p["within"])
+def circuit_breaker_closes(result: RunResult, p: CircuitBreakerCloses) -> Verdict:
+    bound = p.within
     fault = _fault_for(result, p)
     if fault is None:
         return outcome(False, None, bound, "s", "-",
-                       f"no fault on proxy {p['dependency']!r} in this run: nothing to heal from")
-    label = f"after:{fault.name} (heal at {fault.heal:.1f}s)"
+                       f"no fault on proxy {p.dependency!r} in this run: nothing to heal from")
+    label = heal_label(fault)
     series = _gauge(result, p)
     if series is None:
         return _missing(result, p, bound, label)
@@ -90,18 +91,18 @@ def circuit_breaker_closes(result: RunResult, p: dict[str, Any]) -> Verdict:
     during = valid & (t >= fault.onset) & (t <= fault.heal)
     if not (during & (v >= 1)).any():
         return outcome(False, None, bound, "s", label,
-                       f"breaker for {p['dependency']} never opened during {fault.name}: "
+                       f"breaker for {p.dependency} never opened during {fault.name}: "
                        f"nothing to close, nothing to judge{_which(p, fault)}")
     after = valid & (t >= fault.heal)
     closed = after & (v == 0)
     if not closed.any():
         last = f"; last state {v[after][-1]:g}" if after.any() else ""
         return outcome(False, None, bound, "s", label,
-                       f"breaker for {p['dependency']} never closed after heal of {fault.name} at "
+                       f"breaker for {p.dependency} never closed after heal of {fault.name} at "
                        f"{fault.heal:.1f}s ({int(after.sum())} samples to run end{last})")
     measured = float(t[closed][0] - fault.heal)
     passed = measured <= bound
     verb = "within" if passed else "later than"
     return outcome(passed, measured, bound, "s", label,
-                   f"breaker for {p['dependency']} closed {fmt(measured, 's')} after heal of "
+                   f"breaker for {p.dependency} closed {fmt(measured, 's')} after heal of "
                    f"{fault.name} at {fault.heal:.1f}s, {verb} {fmt(bound, 's')}")

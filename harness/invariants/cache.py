@@ -6,12 +6,18 @@ about once a second, so every figure here is a delta between two scrapes.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from harness.invariants.verdict import Verdict, count, fmt, outcome
-from harness.results.run_result import FaultWindow, RunResult, counter_rate, parse_duration
+from harness.invariants.params import (
+    BackendProtected,
+    DbConcurrencyBounded,
+    HitRateRecovers,
+    SingleFlight,
+    StaleServed,
+)
+from harness.invariants.verdict import Verdict, count, fmt, heal_label, outcome
+from harness.results.faults import FaultWindow
+from harness.results.run_result import RunResult, counter_rate
 
 DB_QUERIES = "stampede_db_queries_total"
 CACHE_REQUESTS = "stampede_cache_requests_total"
@@ -38,11 +44,11 @@ def _increase(before: float, after: float) -> float:
     return after - before if after >= before else after  # a drop means the target restarted
 
 
-def backend_protected(result: RunResult, p: dict[str, Any]) -> Verdict:
-    w = result.window(p["window"], p["margin"])
-    bound = float(p["max_qps"])
-    labels = {"query": p["query"]} if p.get("query") else {}
-    label_text = f'{{query="{p["query"]}"}}' if p.get("query") else ""
+def backend_protected(result: RunResult, p: BackendProtected) -> Verdict:
+    w = result.window(p.window, p.margin)
+    bound = p.max_qps
+    labels = {"query": p.query} if p.query else {}
+    label_text = f'{{query="{p.query}"}}' if p.query else ""
     series = result.metric(DB_QUERIES, **labels)
     if series is None:
         return outcome(False, None, bound, "queries/s", w.label(), _absent(result, DB_QUERIES, label_text))
@@ -53,11 +59,11 @@ def backend_protected(result: RunResult, p: dict[str, Any]) -> Verdict:
         inside = (mid >= w.start) & (mid < w.end) & ~np.isnan(rate)
     else:
         inside = np.zeros(0, dtype=bool)
-    where = f"{w.name} ({w.start:.1f}s-{w.end:.1f}s)"
+    where = w.label()
     if not inside.any():
         return outcome(False, None, bound, "queries/s", w.label(),
                        f"no database query samples in {where}: nothing to judge")
-    stat = p["stat"]
+    stat = p.stat
     measured = float(rate[inside].max()) if stat == "max" else float(rate[inside].mean())
     passed = measured <= bound
     verb = "within" if passed else "exceeds"
@@ -66,20 +72,20 @@ def backend_protected(result: RunResult, p: dict[str, Any]) -> Verdict:
                    f"({int(inside.sum())} scrapes) {verb} {fmt(bound)}")
 
 
-def db_concurrency_bounded(result: RunResult, p: dict[str, Any]) -> Verdict:
+def db_concurrency_bounded(result: RunResult, p: DbConcurrencyBounded) -> Verdict:
     """The most concurrent database operations any scrape saw in the window (gauge stampede_db_inflight).
 
     A bound on concurrent work is what protects a slow database; queries/s alone cannot
     tell "bounded and shedding" from "everyone piling on" when each query is slow.
     """
-    w = result.window(p["window"], p["margin"])
-    bound = float(p["max"])
+    w = result.window(p.window, p.margin)
+    bound = p.max
     series = result.metric(DB_INFLIGHT)
     if series is None:
         return outcome(False, None, bound, "", w.label(), _absent(result, DB_INFLIGHT))
     t, v = series
     inside = (t >= w.start) & (t < w.end) & ~np.isnan(v)
-    where = f"{w.name} ({w.start:.1f}s-{w.end:.1f}s)"
+    where = w.label()
     if not inside.any():
         return outcome(False, None, bound, "", w.label(),
                        f"no {DB_INFLIGHT} samples in {where}: nothing to judge")
@@ -91,18 +97,18 @@ def db_concurrency_bounded(result: RunResult, p: dict[str, Any]) -> Verdict:
                    f"({int(inside.sum())} scrapes) {verb} {fmt(bound)}")
 
 
-def single_flight(result: RunResult, p: dict[str, Any]) -> Verdict:
-    bound = float(p["max"])
-    settle = parse_duration(p["settle"])
-    label_text = f'{{query="{p["query"]}"}}'
+def single_flight(result: RunResult, p: SingleFlight) -> Verdict:
+    bound = p.max
+    settle = p.settle
+    label_text = f'{{query="{p.query}"}}'
     events = [ev for ev in result.events("fault_start")
               if ev.get("type") in INSTANT_ACTIONS and not ev.get("error")
-              and (not p.get("fault") or ev.get("fault") == p["fault"])]
+              and (not p.fault or ev.get("fault") == p.fault)]
     label = f"{settle:g}s after each expiry"
     if not events:
         return outcome(False, None, bound, "fetches", label,
                        "no expire_key or flush_cache applied in this run: nothing to judge")
-    series = result.metric(DB_QUERIES, query=p["query"])
+    series = result.metric(DB_QUERIES, query=p.query)
     if series is None:
         return outcome(False, None, bound, "fetches", label, _absent(result, DB_QUERIES, label_text))
     t, v = series
@@ -132,18 +138,18 @@ def _db_fault(result: RunResult) -> FaultWindow | None:
     return next((f for f in result.faults if f.proxy == "db"), None)
 
 
-def stale_served(result: RunResult, p: dict[str, Any]) -> Verdict:
-    bound = float(p["min"]) * 100
-    if p.get("window"):
-        w = result.window(p["window"], p["margin"])
+def stale_served(result: RunResult, p: StaleServed) -> Verdict:
+    bound = p.min * 100
+    if p.window:
+        w = result.window(p.window, p.margin)
     else:
         fault = _db_fault(result)
         if fault is None:
             return outcome(False, None, bound, "%", "-",
                            "no fault on proxy 'db' and no window given: nothing to judge")
-        w = result.window(f"during:{fault.name}", p["margin"])
-    ep = p["endpoint"]
-    where = f"{w.name} ({w.start:.1f}s-{w.end:.1f}s)"
+        w = result.window(f"during:{fault.name}", p.margin)
+    ep = p.endpoint
+    where = w.label()
     n = result.requests(w, ep)
     if n == 0:
         return outcome(False, None, bound, "%", w.label(), f"no {ep} requests in {where}: nothing to judge")
@@ -164,19 +170,20 @@ def stale_served(result: RunResult, p: dict[str, Any]) -> Verdict:
     return outcome(passed, success, bound, "%", w.label(), f"{numbers}; {verb} {fmt(bound, '%')}")
 
 
-def hit_rate_recovers(result: RunResult, p: dict[str, Any]) -> Verdict:
+def hit_rate_recovers(result: RunResult, p: HitRateRecovers) -> Verdict:
     """Heal to the first scrape whose hit ratio over the last `rolling` seconds is >= min."""
-    bound = parse_duration(p["within"])
-    target = float(p["min"])
-    if p.get("fault"):
-        fault = result.fault(p["fault"])
+    bound = p.within
+    target = p.min
+    fault: FaultWindow | None
+    if p.fault:
+        fault = result.fault(p.fault)
     else:
         fault = max(result.faults, key=lambda f: f.heal) if result.faults else None
     if fault is None:
         return outcome(False, None, bound, "s", "-", "the run has no fault: nothing to recover from")
     heal = fault.heal
-    label = f"after:{fault.name} (heal at {heal:.1f}s)"
-    source = p["source"]
+    label = heal_label(fault)
+    source = p.source
     hits = misses = None
     if source in ("auto", "target"):
         hits = result.metric(CACHE_REQUESTS, result="hit")
@@ -193,7 +200,7 @@ def hit_rate_recovers(result: RunResult, p: dict[str, Any]) -> Verdict:
     t = hits[0]
     ok = ~np.isnan(hits[1]) & ~np.isnan(misses[1])
     t, h, m = t[ok], hits[1][ok], misses[1][ok]
-    rolling = parse_duration(p["rolling"])
+    rolling = p.rolling
     lookups_seen = 0.0
     last_ratio = None
     after = np.nonzero(t >= heal)[0]

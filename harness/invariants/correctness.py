@@ -7,21 +7,26 @@ so "no violation" is never confused with "nothing was checked".
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
+from harness.invariants.params import (
+    NoCrossUserData,
+    NoDataLoss,
+    RateLimitHolds,
+    ReadYourWrites,
+    SessionsFailClosed,
+)
 from harness.invariants.verdict import Verdict, count, fmt, outcome
 from harness.load.checks import OWNERSHIP_CHECKED, READ_CHECKED, SESSION_PROBED
-from harness.results.run_result import RunResult, parse_duration
+from harness.results.run_result import RunResult, Window
 
 
-def _violations_verdict(result: RunResult, p: dict[str, Any], kind: str, checks: str,
+def _violations_verdict(result: RunResult, w: Window, kind: str, checks: str,
                         what: str, noun: str) -> Verdict:
-    w = result.window(p["window"])
     checked = result.counter_sum(checks, w)
     found = result.violations_in(w, kind)
-    where = f"{w.name} ({w.start:.1f}s-{w.end:.1f}s)"
+    where = w.label()
     if checked == 0:
         return outcome(False, None, 0, "", w.label(),
                        f"no {what} checked in {where} (counter {checks} is 0): nothing to judge")
@@ -35,24 +40,24 @@ def _violations_verdict(result: RunResult, p: dict[str, Any], kind: str, checks:
                    f"expected {first.get('expected')}, received {first.get('received')}")
 
 
-def no_cross_user_data(result: RunResult, p: dict[str, Any]) -> Verdict:
-    return _violations_verdict(result, p, "cross_user", OWNERSHIP_CHECKED,
+def no_cross_user_data(result: RunResult, p: NoCrossUserData) -> Verdict:
+    return _violations_verdict(result, result.window(p.window), "cross_user", OWNERSHIP_CHECKED,
                                "personalised responses", "cross-user response")
 
 
-def sessions_fail_closed(result: RunResult, p: dict[str, Any]) -> Verdict:
-    return _violations_verdict(result, p, "session_granted", SESSION_PROBED,
+def sessions_fail_closed(result: RunResult, p: SessionsFailClosed) -> Verdict:
+    return _violations_verdict(result, result.window(p.window), "session_granted", SESSION_PROBED,
                                "revoked-session probes", "granted revoked session")
 
 
-def read_your_writes(result: RunResult, p: dict[str, Any]) -> Verdict:
+def read_your_writes(result: RunResult, p: ReadYourWrites) -> Verdict:
     """A read right after an acknowledged write showed an older version: the cache kept it."""
-    sub = dict(p, window=result.window(p["window"], p["margin"]))
-    return _violations_verdict(result, sub, "stale_read", READ_CHECKED,
-                               "reads after writes", "stale read")
+    w = result.window(p.window, p.margin)
+    return _violations_verdict(result, w, "stale_read", READ_CHECKED, "reads after writes",
+                               "stale read")
 
 
-def no_data_loss(result: RunResult, p: dict[str, Any]) -> Verdict:
+def no_data_loss(result: RunResult, p: NoDataLoss) -> Verdict:
     check = result.write_check
     label = "after load"
     if check is None:
@@ -80,28 +85,28 @@ def no_data_loss(result: RunResult, p: dict[str, Any]) -> Verdict:
                    f"{source} (ids {shown})")
 
 
-def rate_limit_holds(result: RunResult, p: dict[str, Any]) -> Verdict:
+def rate_limit_holds(result: RunResult, p: RateLimitHolds) -> Verdict:
     """Most grants one client got in one limiter window, against limit x slack.
 
     `limiter: sliding` (the reference shop's) checks every run of `per` whole seconds;
     `fixed` checks windows aligned to Unix time, as fixed-window limiters count them (a
     sliding check would see up to twice the limit across their window edges).
     """
-    w = result.window(p["window"])
-    per = parse_duration(p["per"])
-    bound = float(p["limit"]) * float(p["slack"])
-    where = f"{w.name} ({w.start:.1f}s-{w.end:.1f}s)"
+    w = result.window(p.window)
+    per = p.per
+    bound = p.limit * p.slack
+    where = w.label()
     by_key: dict[str, dict[int, int]] = {}
-    for t, key, n in result.counter_records(p["counter"]):
+    for t, key, n in result.counter_records(p.counter):
         if w.contains(t + 0.5):
             seconds = by_key.setdefault(key, {})
             seconds[t] = seconds.get(t, 0) + n
     if not any(sum(s.values()) for s in by_key.values()):
         return outcome(False, None, bound, "grants", w.label(),
-                       f"no grants counted ({p['counter']}) in {where}: nothing to judge")
+                       f"no grants counted ({p.counter}) in {where}: nothing to judge")
     worst, worst_key, worst_t = -1, "", 0.0
     for key, seconds in by_key.items():
-        if p["limiter"] == "fixed":
+        if p.limiter == "fixed":
             epoch = result.started_at or 0.0
             slots: dict[int, int] = {}
             for t, n in seconds.items():
@@ -125,5 +130,5 @@ def rate_limit_holds(result: RunResult, p: dict[str, Any]) -> Verdict:
     verb = "within" if passed else "exceeds"
     return outcome(passed, worst, bound, "grants", w.label(),
                    f"client {worst_key or '(none)'} got {worst:,} grants in the {fmt(per, 's')} "
-                   f"{p['limiter']} window from {worst_t:.1f}s ({len(by_key)} clients, {where}), "
-                   f"{verb} limit {fmt(float(p['limit']))} x slack {fmt(float(p['slack']))} = {fmt(bound)}")
+                   f"{p.limiter} window from {worst_t:.1f}s ({len(by_key)} clients, {where}), "
+                   f"{verb} limit {fmt(p.limit)} x slack {fmt(p.slack)} = {fmt(bound)}")

@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
 from harness import histogram
-from harness.invariants.verdict import Verdict, count, fmt, outcome
-from harness.results.run_result import RunResult, Window, parse_duration
+from harness.invariants.params import BoundedErrorRate, LatencyBounded, RecoveryTime
+from harness.invariants.verdict import Verdict, count, fmt, heal_label, outcome
+from harness.results.faults import FaultWindow
+from harness.results.run_result import RunResult, Window
 
 
-def _scope(p: dict[str, Any]) -> str:
-    return f" for {p['endpoint']}" if p.get("endpoint") else ""
+def _scope(p: BoundedErrorRate | LatencyBounded) -> str:
+    return f" for {p.endpoint}" if p.endpoint else ""
 
 
-def _where(result: RunResult, w: Window, p: dict[str, Any]) -> str:
-    n = result.requests(w, p.get("endpoint"))
-    return f"{w.name} ({w.start:.1f}s-{w.end:.1f}s, {count(n, 'request')}){_scope(p)}"
+def _where(result: RunResult, w: Window, p: BoundedErrorRate | LatencyBounded) -> str:
+    return w.label(count(result.requests(w, p.endpoint), "request")) + _scope(p)
 
 
-def bounded_error_rate(result: RunResult, p: dict[str, Any]) -> Verdict:
-    w = result.window(p["window"], p["margin"])
-    bound = float(p["max"]) * 100
-    rate = result.error_rate(w, p.get("endpoint"))
+def bounded_error_rate(result: RunResult, p: BoundedErrorRate) -> Verdict:
+    w = result.window(p.window, p.margin)
+    bound = p.max * 100
+    rate = result.error_rate(w, p.endpoint)
     if rate is None:
         return outcome(False, None, bound, "%", w.label(),
                        f"no requests in {_where(result, w, p)}: nothing to judge")
@@ -35,12 +35,12 @@ def bounded_error_rate(result: RunResult, p: dict[str, Any]) -> Verdict:
                    f"error rate {fmt(measured, '%')} in {_where(result, w, p)} {verb} {fmt(bound, '%')}")
 
 
-def latency_bounded(result: RunResult, p: dict[str, Any]) -> Verdict:
-    w = result.window(p["window"], p["margin"])
-    q = float(p["quantile"])
-    bound = float(p["max_ms"])
+def latency_bounded(result: RunResult, p: LatencyBounded) -> Verdict:
+    w = result.window(p.window, p.margin)
+    q = p.quantile
+    bound = p.max_ms
     name = f"p{q * 100:g}"
-    value = result.percentile(q, w, p.get("endpoint"))
+    value = result.percentile(q, w, p.endpoint)
     if value is None:
         return outcome(False, None, bound, "ms", w.label(),
                        f"no requests in {_where(result, w, p)}: nothing to judge")
@@ -50,7 +50,7 @@ def latency_bounded(result: RunResult, p: dict[str, Any]) -> Verdict:
                    f"{name} latency {fmt(value, 'ms')} in {_where(result, w, p)} {verb} {fmt(bound, 'ms')}")
 
 
-def recovery_time(result: RunResult, p: dict[str, Any]) -> Verdict:
+def recovery_time(result: RunResult, p: RecoveryTime) -> Verdict:
     """Heal to the start of the first stretch of `stable` seconds back at the steady baseline.
 
     Baseline: error rate e0 and p99 l0 of the baseline window. Each second s after heal is
@@ -60,23 +60,23 @@ def recovery_time(result: RunResult, p: dict[str, Any]) -> Verdict:
     Recovery needs `stable` good seconds in a row inside the run; the time reported runs
     from heal to the start of the first good second's rolling window.
     """
-    fault = result.fault(p["fault"]) if p.get("fault") else _last_fault(result)
-    bound = parse_duration(p["max"])
-    ep = p.get("endpoint")
+    fault = result.fault(p.fault) if p.fault else _last_fault(result)
+    bound = p.max
+    ep = p.endpoint
     if fault is None:
         return outcome(False, None, bound, "s", "-", "the run has no fault: nothing to recover from")
-    base = result.window(p["baseline"])
+    base = result.window(p.baseline)
     heal = fault.heal
-    label = f"after:{fault.name} (heal at {heal:.1f}s)"
+    label = heal_label(fault)
     e0 = result.error_rate(base, ep)
     l0 = result.percentile(0.99, base, ep)
     if e0 is None or l0 is None:
         return outcome(False, None, bound, "s", label,
                        f"no requests in baseline {base.label()}: no baseline to recover to")
-    err_max = e0 + float(p["error_tolerance"])
-    p99_max = max(float(p["p99_factor"]) * l0, l0 + float(p["p99_slack_ms"]))
-    rolling = max(1, round(parse_duration(p["rolling"])))
-    stable = max(1, round(parse_duration(p["stable"])))
+    err_max = e0 + p.error_tolerance
+    p99_max = max(p.p99_factor * l0, l0 + p.p99_slack_ms)
+    rolling = max(1, round(p.rolling))
+    stable = max(1, round(p.stable))
 
     series = result.per_second(ep)
     hists = result.second_histograms(ep)
@@ -132,5 +132,5 @@ def _longest(good: np.ndarray) -> int:
     return best
 
 
-def _last_fault(result: RunResult):
+def _last_fault(result: RunResult) -> FaultWindow | None:
     return max(result.faults, key=lambda f: f.heal) if result.faults else None

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.results.faults import FaultWindow
 
 
 @dataclass
@@ -24,7 +27,8 @@ class Verdict:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Verdict:
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+        fields: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__}
+        return cls(**fields)
 
     def measured_text(self) -> str:
         return fmt(self.measured, self.unit)
@@ -48,6 +52,11 @@ def fmt(value: float | None, unit: str = "") -> str:
     else:
         text = f"{value:.3g}" if abs(value) < 1 else f"{value:.1f}"
     return f"{text} {unit}".strip()
+
+
+def heal_label(fault: FaultWindow) -> str:
+    """The window of a judgement that runs from a fault's heal on: `after:x (heal at 45.0s)`."""
+    return f"after:{fault.name} (heal at {fault.heal:.1f}s)"
 
 
 def count(n: int, noun: str) -> str:

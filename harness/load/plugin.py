@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 from locust import LoadTestShape, events
+from locust.env import Environment
 
 from harness.load import recorder
 
 
 @events.init.add_listener
-def _install_recorder(environment, **_kwargs) -> None:
+def _install_recorder(environment: Environment, **_kwargs: Any) -> None:
     recorder.install(environment)
     if environment.web_ui is not None:  # `stampede run --ui`: the Game day tab
         from harness.live import guard, web
 
         options = environment.parsed_options
+        assert options is not None, "a master with a web UI was started from a command line"
         guard.install(environment.web_ui.app, options.web_host, options.web_port)
         web.install(environment)
 
@@ -35,7 +38,7 @@ if _STAGES:
 
         stages = _STAGES
 
-        def tick(self):
+        def tick(self) -> tuple[int, float] | None:
             run_time = self.get_run_time()
             end = 0.0
             for stage in self.stages:

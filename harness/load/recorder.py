@@ -265,11 +265,11 @@ def install(environment: Any) -> None:
             appender.t0 = t0
             write_atomic(appender.dir / LOAD_START_FILE, json.dumps({"ts": t0}))
         if isinstance(runner, MasterRunner):
-            runner.send_message(MSG_T0, t0)
+            runner.send_message(MSG_T0, {"t0": t0})
 
     if isinstance(runner, WorkerRunner):
         def on_t0(msg: Any, **_: Any) -> None:
-            recorder.t0 = float(msg.data)
+            recorder.t0 = float(msg.data["t0"])
 
         def send(final: bool = False) -> None:
             out = recorder.drain()
@@ -302,7 +302,7 @@ def install(environment: Any) -> None:
     if isinstance(runner, MasterRunner):
         def late_worker(client_id: str, **_: Any) -> None:
             if recorder.t0 is not None:  # joined mid-run: give it the clock before its users
-                runner.send_message(MSG_T0, recorder.t0, client_id=client_id)
+                runner.send_message(MSG_T0, {"t0": recorder.t0}, client_id=client_id)
 
         events.worker_connect.add_listener(late_worker)
         if results_dir:

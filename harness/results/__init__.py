@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from harness.results.faults import FaultWindow
-    from harness.results.run_result import RunResult, Window, parse_duration
+    from harness.results.run_result import RunResult, Window
 
-__all__ = ["FaultWindow", "RunResult", "Window", "parse_duration"]
+__all__ = ["FaultWindow", "RunResult", "Window"]
 
 _HOME = {"FaultWindow": "harness.results.faults", "RunResult": "harness.results.run_result",
-         "Window": "harness.results.run_result", "parse_duration": "harness.results.run_result"}
+         "Window": "harness.results.run_result"}
 
 
 def __getattr__(name: str) -> object:

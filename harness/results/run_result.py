@@ -23,13 +23,11 @@ import msgspec
 import numpy as np
 
 from harness import histogram
+from harness.durations import is_duration, parse_duration
 from harness.results import jsonl
 from harness.results.faults import FaultWindow, fault_windows
 from harness.results.records import RequestRecord, failure_count
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-_EXPLICIT = re.compile(r"^\s*([\d.]+\s*(?:ms|s|m|h)?)\s*-\s*([\d.]+\s*(?:ms|s|m|h)?)\s*$")
 _KEY = re.compile(r"^([^{]+)(?:\{(.*)\})?$")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
@@ -37,18 +35,6 @@ WINDOW_SYNTAX = (
     "steady | all | during:<fault> | after:<fault> | after:<fault>:<duration> | <from>-<to> "
     "(e.g. 10s-40s)"
 )
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from 30, 30s, 500ms, 2m or 1h (the experiment file's duration syntax)."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected a duration like 30s, 2m or 500ms, got {value!r}")
-    if isinstance(value, int | float):
-        return float(value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f"expected a duration like 30s, 2m or 500ms, got {value!r}")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
 def split_key(key: str) -> tuple[str, dict[str, str]]:
@@ -59,17 +45,25 @@ def split_key(key: str) -> tuple[str, dict[str, str]]:
     return match.group(1), dict(_LABEL.findall(match.group(2) or ""))
 
 
+def _explicit(spec: str) -> tuple[float, float] | None:
+    """`10s-40s` or `1m30s-2m` as (from, to); None if `spec` is not two durations."""
+    start, sep, end = spec.partition("-")
+    if not sep or not is_duration(start) or not is_duration(end):
+        return None
+    return parse_duration(start), parse_duration(end)
+
+
 def check_window_syntax(spec: str) -> None:
     """Raise ValueError unless `spec` is a window this module can resolve (faults aside)."""
     spec = str(spec)
-    if spec in ("steady", "all") or _EXPLICIT.match(spec):
+    if spec in ("steady", "all") or _explicit(spec):
         return
     kind, _, rest = spec.partition(":")
     if kind == "during" and rest:
         return
     if kind == "after" and rest:
         name, _, length = rest.partition(":")
-        if name and (not length or _DURATION.match(length)):
+        if name and (not length or is_duration(length)):
             return
     raise ValueError(f"window {spec!r} is not valid; use {WINDOW_SYNTAX}")
 
@@ -82,8 +76,9 @@ class Window:
     start: float
     end: float
 
-    def label(self) -> str:
-        return f"{self.name} ({self.start:.1f}s-{self.end:.1f}s)"
+    def label(self, detail: str = "") -> str:
+        """How verdicts and reasons name it: `during:x (30.0s-45.0s)`, or `(..., detail)`."""
+        return f"{self.name} ({self.start:.1f}s-{self.end:.1f}s{', ' + detail if detail else ''})"
 
     def contains(self, t: float) -> bool:
         return self.start <= t < self.end
@@ -181,21 +176,6 @@ class RunResult:
                 "give the folder `stampede run` printed as 'results: ...'"
             )
         return cls(path)
-
-    # -- judging (for experiments written as Python tests) -----------------------------
-
-    def check(self, name: str, **params: Any):
-        """Judge one invariant on this run -> harness.invariants.Verdict."""
-        from harness.invariants.registry import judge
-
-        return judge(self, {"name": name, **params})
-
-    def expect(self, name: str, **params: Any):
-        """Judge one invariant and raise AssertionError with its reason unless it passed."""
-        verdict = self.check(name, **params)
-        if not verdict.passed:
-            raise AssertionError(f"{verdict.id}: {verdict.reason}")
-        return verdict
 
     # -- loading ---------------------------------------------------------------------
 
@@ -299,9 +279,9 @@ class RunResult:
             if not steady:
                 raise ValueError("the experiment has no steady_state; give an explicit window")
             return Window(spec, float(steady["start"]), float(steady["end"]))
-        match = _EXPLICIT.match(spec)
-        if match:
-            return Window(spec, parse_duration(match.group(1)), parse_duration(match.group(2)))
+        explicit = _explicit(spec)
+        if explicit:
+            return Window(spec, *explicit)
         kind, _, rest = spec.partition(":")
         if kind == "during":
             f = self.fault(rest)
@@ -410,7 +390,7 @@ class RunResult:
         """(second, key, count) records of one counter, as written."""
         return list(self._counters.get(name, ()))
 
-    def violations_in(self, window: Window | None = None, kind: str | None = None) -> list[dict]:
+    def violations_in(self, window: Window | None = None, kind: str | None = None) -> list[dict[str, Any]]:
         return [v for v in self.violations
                 if (kind is None or v.get("kind") == kind)
                 and (window is None or window.contains(float(v.get("t", 0.0))))]

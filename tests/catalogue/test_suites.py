@@ -59,9 +59,44 @@ experiments:
     assert f'{path}:3: experimnts: unknown field "experimnts"' in text
     assert f"{path}:6: experiments[1].file: missing.yaml not found (paths are relative to the suite file's folder)" in text
     assert f"{path}:7: experiments[2].file: x.yaml is not a valid experiment" in text and "3 minutes" in text
-    assert f"{path}:8: experiments[3].flaws: unknown flaw no_such_flaw: valid flaws are" in text
+    assert f"{path}:8: experiments[3].flaws: unknown flaw no_such_flaw: valid flaws of shop are" in text
     assert f'{path}:8: experiments[3].timescale: unknown field "timescale"' in text
     assert f"{path}:9: experiments[4].pause:" in text
+
+
+def test_suite_errors_suggest_the_field_meant_and_check_each_entry(tmp_path) -> None:
+    path = write(tmp_path, f"""name: s
+experiments:
+  - {{file: {EXPERIMENTS / 'db_slow.yaml'}, time_scale: fast}}
+  - {{pause: 1m, mesage: look}}
+  - 5
+  - {{time_scale: 2}}
+""")
+    with pytest.raises(SuiteError) as err:
+        load_suite(path)
+    text = str(err.value)
+    assert f"{path}: 4 problems" in text
+    assert f"{path}:3: experiments[0].time_scale: expected a number > 0, got 'fast'" in text
+    assert (f'{path}:4: experiments[1].mesage: unknown field "mesage"; did you mean "message"? '
+            "Valid fields here: pause, message") in text
+    assert f"{path}:5: experiments[2]: expected a file path, {{file: ...}} or {{pause: ...}}, got 5" in text
+    assert f"{path}:6: experiments[3].file: missing: the experiment file to run" in text
+
+
+def test_a_good_suite_reads_into_entries(tmp_path) -> None:
+    path = write(tmp_path, f"""name: s
+time_scale: 0.5
+experiments:
+  - {EXPERIMENTS / 'redis_outage.yaml'}
+  - {{file: {EXPERIMENTS / 'db_slow.yaml'}, time_scale: 2, flaws: no_circuit_breaker}}
+  - {{pause: 1m30s, message: look}}
+""")
+    suite = load_suite(path)
+    assert (suite.name, suite.time_scale) == ("s", 0.5)
+    first, second, pause = suite.entries
+    assert first.file == EXPERIMENTS / "redis_outage.yaml" and first.time_scale is None
+    assert (second.time_scale, second.flaws) == (2.0, ["no_circuit_breaker"])
+    assert (pause.file, pause.pause, pause.message) == (None, 90.0, "look")
 
 
 def test_stampede_run_refuses_a_bad_suite_before_starting_anything(tmp_path) -> None:
@@ -80,7 +115,7 @@ def test_stampede_run_flaw_is_checked(tmp_path) -> None:
                            "--flaw", "no_such_flaw", "--out", str(tmp_path / "out")],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 3
-    assert "redis_outage.yaml: --flaw: unknown flaw no_such_flaw: valid flaws are" in done.stderr
+    assert "redis_outage.yaml: --flaw: unknown flaw no_such_flaw: valid flaws of shop are" in done.stderr
     assert not (tmp_path / "out").exists()
 
 

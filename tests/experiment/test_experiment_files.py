@@ -86,10 +86,28 @@ def test_durations(text, seconds):
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["3 minutes", "1m30", "-5s", True, "", "5d"])
+@pytest.mark.parametrize("text", ["3 minutes", "1m30", "-5s", True, "", "5d", -5, float("nan"),
+                                  float("inf"), "nan", None])
 def test_bad_durations(text):
     with pytest.raises(ValueError, match="expected a duration"):
         parse_duration(text)
+
+
+def test_a_negative_duration_says_why() -> None:
+    with pytest.raises(ValueError, match="expected a duration of 0 or more, got -5"):
+        parse_duration(-5)
+
+
+def test_compound_and_negative_durations_in_a_fault(tmp_path) -> None:
+    """`for:` reads the same forms as an invariant's `within:` (tests/invariants/test_registry.py)."""
+    path = tmp_path / "x.yaml"
+    path.write_text("load: {users: 1, duration: 5m}\n"
+                    "faults:\n  - {at: 10s, for: 1m30s, proxy: redis, type: down}\n")
+    assert load_experiment(path).faults[0].for_ == 90.0
+    path.write_text("load: {users: 1, duration: 5m}\n"
+                    "faults:\n  - {at: 10s, for: -5, proxy: redis, type: down}\n")
+    with pytest.raises(ExperimentError, match=r"x.yaml:3: faults\[0\].for: expected a duration of 0 or more"):
+        load_experiment(path)
 
 
 # (file text, line, field, words the message must hold)
@@ -245,6 +263,24 @@ BAD = {
         invariants:
           - {name: bounded_error_rate, window: "during:redis-outgae"}
         """, 5, "invariants[0].window", ['no fault named "redis-outgae"', 'did you mean "redis-outage"?']),
+    "invariant with a misspelt parameter": ("""\
+        load: {users: 5, duration: 1m}
+        invariants:
+          - {name: circuit_breaker_opens, withn: 5s}
+        """, 3, "invariants[0].withn", ["unknown parameter 'withn'", "did you mean 'within'",
+                                       "circuit_breaker_opens takes dependency, fault, within"]),
+    "invariant with a bad value": ("""\
+        load: {users: 5, duration: 1m}
+        invariants:
+          - name: backend_protected
+            stat: p99
+        """, 4, "invariants[0].stat", ["expected one of max, mean, got 'p99'"]),
+    "invariant with a misspelt name": ("""\
+        load: {users: 5, duration: 1m}
+        invariants:
+          - name: bounded_eror_rate
+        """, 3, "invariants[0].name", ["unknown invariant 'bounded_eror_rate'",
+                                      "did you mean 'bounded_error_rate'", "valid names:"]),
     "users and stages both": ("""\
         load:
           users: 5

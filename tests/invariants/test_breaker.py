@@ -28,6 +28,7 @@ def test_opens_within_bound(tmp_path) -> None:
     v = judged(breaker_run(tmp_path), "circuit_breaker_opens", dependency="redis", within="5s")
     assert v.passed and v.id == "circuit_breaker_opens[redis]"
     assert v.measured == pytest.approx(3.01)
+    assert v.window == "during:redis-outage (30.0s-45.0s)"
     assert v.reason == ("breaker for redis opened 3.0 s after onset of redis-outage at 30.0s, "
                         "within 5.0 s")
 
@@ -61,6 +62,7 @@ def test_no_fault_on_that_dependency_fails(tmp_path) -> None:
 def test_closes_within_bound_and_too_late(tmp_path) -> None:
     ok = judged(breaker_run(tmp_path, closes_at=50), "circuit_breaker_closes", within="10s")
     assert ok.passed and ok.measured == pytest.approx(5.01)
+    assert ok.window == "after:redis-outage (heal at 45.0s)"
     assert "closed 5.0 s after heal of redis-outage at 45.0s" in ok.reason
     late = judged(breaker_run(tmp_path / "late", closes_at=62), "circuit_breaker_closes",
                   within="10s")

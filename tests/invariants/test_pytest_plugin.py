@@ -86,11 +86,12 @@ def test_experiment_file_judges_a_stored_run_with_its_own_bounds(tmp_path) -> No
 def test_stampede_run_fixture_returns_a_run_result(tmp_path) -> None:
     folder = stored_run(tmp_path / "runs")
     (tmp_path / "test_outage.py").write_text(
+        "from harness.invariants import check, expect\n\n\n"
         "def test_outage(stampede_run):\n"
         "    run = stampede_run('experiments/redis_outage.yaml')\n"
-        "    assert run.check('circuit_breaker_opens', within='5s').passed\n"
-        "    run.expect('bounded_error_rate', window='steady', max=0.01)\n"
-        "    run.expect('bounded_error_rate', window='during:redis-outage', max=0.05)\n")
+        "    assert check(run, 'circuit_breaker_opens', within='5s').passed\n"
+        "    expect(run, 'bounded_error_rate', window='steady', max=0.01)\n"
+        "    expect(run, 'bounded_error_rate', window='during:redis-outage', max=0.05)\n")
     proc = pytest_run(tmp_path, "test_outage.py", "--stampede-results", str(folder))
     assert proc.returncode == 1
     assert "bounded_error_rate[during:redis-outage]: error rate 12.5%" in proc.stdout

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from harness.invariants import INVARIANTS, validate_invariant
-from harness.invariants.registry import REQUIRED, unique_ids
+from harness.invariants import INVARIANTS, check, expect, validate_invariant
+from harness.invariants.registry import unique_ids
+from harness.results import RunResult
 from harness.verdicts import exit_code, judge_results, print_verdicts, read_verdicts
 
 from .builders import ResultsBuilder
@@ -22,7 +23,8 @@ def test_every_design_invariant_is_registered() -> None:
         "rate_limit_holds", "hit_rate_recovers",
         "read_your_writes", "db_concurrency_bounded"}  # added by the experiment catalogue
     for inv in INVARIANTS.values():
-        validate_invariant({"name": inv.name, **{k: 1 for k, v in inv.params.items() if v is REQUIRED}})
+        required = {k: 1 for k, f in inv.params.model_fields.items() if f.is_required()}
+        validate_invariant({"name": inv.name, **required})
 
 
 @pytest.mark.parametrize(("entry", "words"), [
@@ -44,6 +46,18 @@ def test_validate_invariant_names_the_problem(entry, words) -> None:
         assert word in str(info.value)
 
 
+def test_durations_read_as_in_an_experiment_file() -> None:
+    """`within:` takes what `for:` takes (tests/experiment/test_experiment_files.py), no more."""
+    validate_invariant({"name": "circuit_breaker_opens", "within": "1m30s"})
+    validate_invariant({"name": "recovery_time", "max": "1m30s", "baseline": "after:x:1m30s"})
+    with pytest.raises(ValueError, match="within: expected a duration of 0 or more, got -5"):
+        validate_invariant({"name": "circuit_breaker_opens", "within": -5})
+    with pytest.raises(ValueError, match="within: expected a duration like"):
+        validate_invariant({"name": "circuit_breaker_opens", "within": float("nan")})
+    with pytest.raises(ValueError, match="window 'after:x:-5s' is not valid"):
+        validate_invariant({"name": "bounded_error_rate", "window": "after:x:-5s"})
+
+
 def test_ids_are_readable_and_unique() -> None:
     entries = [{"name": "circuit_breaker_opens", "dependency": "redis"},
                {"name": "bounded_error_rate", "window": "during:redis-outage"},
@@ -52,6 +66,14 @@ def test_ids_are_readable_and_unique() -> None:
     assert unique_ids(entries) == ["circuit_breaker_opens[redis]",
                                    "bounded_error_rate[during:redis-outage]",
                                    "bounded_error_rate[during:redis-outage]#2", "no_data_loss"]
+
+
+def test_check_and_expect_judge_a_run_from_python(tmp_path) -> None:
+    run = RunResult.load(folder(tmp_path))
+    assert check(run, "bounded_error_rate", window="steady", max=0.01).passed
+    assert expect(run, "bounded_error_rate", window="steady", max=0.01).id == "bounded_error_rate[steady]"
+    with pytest.raises(AssertionError, match=r"^bounded_error_rate\[during:redis-outage\]: error rate 10.0%"):
+        expect(run, "bounded_error_rate", window="during:redis-outage", max=0.05)
 
 
 def folder(tmp_path, status="completed"):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import pytest
 
@@ -91,3 +93,26 @@ def test_a_torn_last_line_is_skipped(tmp_path) -> None:
         fh.write('{"t": 10, "endpoint": "GET /products/{id}", "cou')
     run = RunResult.load(path)
     assert run.requests() == 50 and run.n_seconds == 10
+
+
+def test_results_import_nothing_of_the_invariants() -> None:
+    """The invariants take a RunResult; a RunResult never calls them (no import cycle)."""
+    code = ("import sys, harness.results\n"
+            "print(sorted(m for m in sys.modules if m.startswith('harness.invariants')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    assert not hasattr(RunResult, "check") and not hasattr(RunResult, "expect")
+
+
+def test_windows_take_any_duration(run: RunResult) -> None:
+    assert run.window("after:redis-outage:1m30s").end == pytest.approx(135.004)
+    explicit = run.window("500ms-0m50s")
+    assert (explicit.start, explicit.end) == (0.5, 50.0)
+    with pytest.raises(ValueError, match="window '10s--40s' is not valid"):
+        run.window("10s--40s")
+
+
+def test_a_window_has_one_label(run: RunResult) -> None:
+    during = run.window("during:redis-outage")
+    assert during.label() == "during:redis-outage (30.0s-45.0s)"
+    assert during.label("1,500 requests") == "during:redis-outage (30.0s-45.0s, 1,500 requests)"
