@@ -1,6 +1,8 @@
-"""Circuit breaker invariants, read from the target's `stampede_circuit_state` gauge.
+"""Circuit breaker invariants, read from the signals `breaker_open` and `breaker_half_open`.
 
-Gauge values: 0 closed, 1 open, 2 half-open. Half-open counts as opened (it follows open).
+Each is non-zero while the breaker is in that state (harness.signals; by default the
+shop's `stampede_circuit_state` gauge, 1 open and 2 half-open). Half-open counts as opened
+(it follows open); closed is neither.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from harness.invariants.verdict import Verdict, fmt, heal_label, outcome
 from harness.results.faults import FaultWindow
 from harness.results.run_result import RunResult, Window
 
-STATE = "stampede_circuit_state"
 SCRAPE_GRACE = 1.5  # the gauge is scraped about once a second: an opening at heal shows up late
 Breaker = CircuitBreakerOpens | CircuitBreakerCloses
 
@@ -35,14 +36,24 @@ def _which(p: Breaker, fault: FaultWindow) -> str:
 
 
 def _gauge(result: RunResult, p: Breaker) -> tuple[np.ndarray, np.ndarray] | None:
-    return result.metric(STATE, dependency=p.dependency)
+    """The breaker's state per sample: 0 closed, 1 open, 2 half-open, NaN at gaps; None
+    when no `breaker_open` series was ever seen for the dependency."""
+    opened = result.signal("breaker_open", dependency=p.dependency)
+    if opened is None:
+        return None
+    t, v_open = opened
+    half = result.signal("breaker_half_open", dependency=p.dependency)
+    v_half = half[1] if half is not None else np.zeros(len(t))
+    state = np.where(v_open != 0, 1.0, np.where(v_half != 0, 2.0, 0.0))
+    return t, np.where(np.isnan(v_open) | np.isnan(v_half), np.nan, state)
 
 
 def _missing(result: RunResult, p: Breaker, bound: float, label: str) -> Verdict:
-    name = result.metric_name(STATE)
+    expr = result.signal_expression("breaker_open", dependency=p.dependency)
     return outcome(False, None, bound, "s", label,
-                   f"no breaker metric {name}{{dependency=\"{p.dependency}\"}} in the target's "
-                   "metrics: nothing to judge (map the name in target.metric_names?)")
+                   f"signal breaker_open for {p.dependency} ({expr}) matched no series in the "
+                   "whole run: nothing to judge (check the expression in target.signals."
+                   f"breaker_open.{p.dependency} against the service's metrics)")
 
 
 def circuit_breaker_opens(result: RunResult, p: CircuitBreakerOpens) -> Verdict:
@@ -61,13 +72,14 @@ def circuit_breaker_opens(result: RunResult, p: CircuitBreakerOpens) -> Verdict:
     if not seen.any():
         return outcome(False, None, bound, "s", label,
                        f"no breaker sample for {p.dependency} between onset {fault.onset:.1f}s "
-                       f"and {until:.1f}s (scrapes failed?): nothing to judge")
+                       f"and {until:.1f}s: nothing to judge{result.signal_gaps(fault.onset, until)}")
     opened = seen & (v >= 1)
     if not opened.any():
         return outcome(False, None, bound, "s", label,
                        f"breaker for {p.dependency} never opened between onset of {fault.name} at "
                        f"{fault.onset:.1f}s and heal at {fault.heal:.1f}s "
-                       f"({int(seen.sum())} samples, all closed){_which(p, fault)}")
+                       f"({int(seen.sum())} samples, all closed){_which(p, fault)}"
+                       f"{result.signal_gaps(fault.onset, until)}")
     measured = float(t[opened][0] - fault.onset)
     passed = measured <= bound
     verb = "within" if passed else "later than"
@@ -99,7 +111,8 @@ def circuit_breaker_closes(result: RunResult, p: CircuitBreakerCloses) -> Verdic
         last = f"; last state {v[after][-1]:g}" if after.any() else ""
         return outcome(False, None, bound, "s", label,
                        f"breaker for {p.dependency} never closed after heal of {fault.name} at "
-                       f"{fault.heal:.1f}s ({int(after.sum())} samples to run end{last})")
+                       f"{fault.heal:.1f}s ({int(after.sum())} samples to run end{last})"
+                       f"{result.signal_gaps(fault.heal, result.duration)}")
     measured = float(t[closed][0] - fault.heal)
     passed = measured <= bound
     verb = "within" if passed else "later than"

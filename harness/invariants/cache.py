@@ -6,6 +6,8 @@ about once a second, so every figure here is a delta between two scrapes.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from harness.invariants.params import (
@@ -19,15 +21,22 @@ from harness.invariants.verdict import Verdict, count, fmt, heal_label, outcome
 from harness.results.faults import FaultWindow
 from harness.results.run_result import RunResult, counter_rate
 
-DB_QUERIES = "stampede_db_queries_total"
-CACHE_REQUESTS = "stampede_cache_requests_total"
-DB_INFLIGHT = "stampede_db_inflight"
+# signals (harness.signals), never metric names
+DB_QUERIES = "db_queries"
+CACHE_REQUESTS = "cache_requests"
+DB_INFLIGHT = "db_inflight"
 INSTANT_ACTIONS = ("expire_key", "flush_cache")
 
 
 def _absent(result: RunResult, name: str, labels: str = "") -> str:
-    return (f"metric {result.metric_name(name)}{labels} absent from the target's metrics: "
-            "nothing to judge (map the name in target.metric_names?)")
+    found = re.findall(r'(\w+)="([^"]*)"', labels)
+    expr = result.signal_expression(name, **dict(found))
+    where = f"target.signals.{name}" + "".join(
+        f".{v}" if k != "query" else f"_by_query.{v}" for k, v in found)
+    if "query" in dict(found):
+        where = f"target.signals.db_queries_by_query.{dict(found)['query']}"
+    return (f"signal {name}{labels} ({expr}) matched no series in the whole run: nothing to "
+            f"judge (check {where} against the service's metrics)")
 
 
 def _value_at(t: np.ndarray, v: np.ndarray, at: float, after: bool = False) -> tuple[float, float] | None:
@@ -49,7 +58,7 @@ def backend_protected(result: RunResult, p: BackendProtected) -> Verdict:
     bound = p.max_qps
     labels = {"query": p.query} if p.query else {}
     label_text = f'{{query="{p.query}"}}' if p.query else ""
-    series = result.metric(DB_QUERIES, **labels)
+    series = result.signal(DB_QUERIES, **labels)
     if series is None:
         return outcome(False, None, bound, "queries/s", w.label(), _absent(result, DB_QUERIES, label_text))
     t, rate = counter_rate(*series)
@@ -80,7 +89,7 @@ def db_concurrency_bounded(result: RunResult, p: DbConcurrencyBounded) -> Verdic
     """
     w = result.window(p.window, p.margin)
     bound = p.max
-    series = result.metric(DB_INFLIGHT)
+    series = result.signal(DB_INFLIGHT)
     if series is None:
         return outcome(False, None, bound, "", w.label(), _absent(result, DB_INFLIGHT))
     t, v = series
@@ -108,7 +117,7 @@ def single_flight(result: RunResult, p: SingleFlight) -> Verdict:
     if not events:
         return outcome(False, None, bound, "fetches", label,
                        "no expire_key or flush_cache applied in this run: nothing to judge")
-    series = result.metric(DB_QUERIES, query=p.query)
+    series = result.signal(DB_QUERIES, query=p.query)
     if series is None:
         return outcome(False, None, bound, "fetches", label, _absent(result, DB_QUERIES, label_text))
     t, v = series
@@ -154,7 +163,7 @@ def stale_served(result: RunResult, p: StaleServed) -> Verdict:
     if n == 0:
         return outcome(False, None, bound, "%", w.label(), f"no {ep} requests in {where}: nothing to judge")
     success = (1 - result.failures(w, ep) / n) * 100
-    stale = result.metric(CACHE_REQUESTS, result="stale")
+    stale = result.signal(CACHE_REQUESTS, result="stale")
     if stale is None:
         return outcome(False, success, bound, "%", w.label(),
                        _absent(result, CACHE_REQUESTS, '{result="stale"}'))
@@ -168,6 +177,16 @@ def stale_served(result: RunResult, p: StaleServed) -> Verdict:
     passed = success >= bound
     verb = "meets" if passed else "below"
     return outcome(passed, success, bound, "%", w.label(), f"{numbers}; {verb} {fmt(bound, '%')}")
+
+
+def _errors_after(result: RunResult, heal: float) -> float:
+    """How much the cache_requests{result="error"} signal rose from heal to run end."""
+    errors = result.signal(CACHE_REQUESTS, result="error")
+    if errors is None:
+        return 0.0
+    before = _value_at(*errors, heal) or _value_at(*errors, heal, after=True)
+    last = _value_at(*errors, result.duration + 1.0)
+    return _increase(before[1], last[1]) if before and last else 0.0
 
 
 def hit_rate_recovers(result: RunResult, p: HitRateRecovers) -> Verdict:
@@ -186,16 +205,17 @@ def hit_rate_recovers(result: RunResult, p: HitRateRecovers) -> Verdict:
     source = p.source
     hits = misses = None
     if source in ("auto", "target"):
-        hits = result.metric(CACHE_REQUESTS, result="hit")
-        misses = result.metric(CACHE_REQUESTS, result="miss")
+        hits = result.signal(CACHE_REQUESTS, result="hit")
+        misses = result.signal(CACHE_REQUESTS, result="miss")
         used = "target cache hit/(hit+miss)"
     if (hits is None or misses is None) and source in ("auto", "redis"):
         hits = result.metric("keyspace_hits", source="redis")
         misses = result.metric("keyspace_misses", source="redis")
         used = "Redis keyspace_hits/(hits+misses)"
     if hits is None or misses is None:
+        expr = result.signal_expression(CACHE_REQUESTS, result="hit")
         return outcome(False, None, bound, "s", label,
-                       f"no cache hit/miss counters ({result.metric_name(CACHE_REQUESTS)} or Redis "
+                       f"no cache hit/miss counters (signal cache_requests: {expr}, or Redis "
                        "keyspace_hits/misses): nothing to judge")
     t = hits[0]
     ok = ~np.isnan(hits[1]) & ~np.isnan(misses[1])
@@ -223,6 +243,13 @@ def hit_rate_recovers(result: RunResult, p: HitRateRecovers) -> Verdict:
                            f"{used} back to {last_ratio:.0%} (>= {target:.0%}) {fmt(measured, 's')} "
                            f"after heal of {fault.name} at {heal:.1f}s, {verb} {fmt(bound, 's')}")
     if lookups_seen == 0:
+        failed = _errors_after(result, heal) if used.startswith("target") else 0.0
+        if failed > 0:  # the cache was asked, and every lookup failed: that is no recovery
+            span = max(result.duration - heal, 1e-9)
+            return outcome(False, None, bound, "s", label,
+                           f"every cache lookup after heal of {fault.name} at {heal:.1f}s failed "
+                           f"({fmt(failed)} errors, {fmt(failed / span)}/s; 0 hits or misses): "
+                           "the cache never came back")
         return outcome(False, None, bound, "s", label,
                        f"no cache lookups after heal of {fault.name} at {heal:.1f}s: nothing to judge")
     return outcome(False, None, bound, "s", label,

@@ -156,8 +156,6 @@ class RunResult:
         self.timeline: list[dict[str, Any]] = list(_read_jsonl(path / "timeline.jsonl"))
         self.violations: list[dict[str, Any]] = list(_read_jsonl(path / "violations.jsonl"))
         self.writes: list[dict[str, Any]] = list(_read_jsonl(path / "writes.jsonl"))
-        target = self.experiment.get("target") or {}
-        self.metric_names: dict[str, str] = dict(target.get("metric_names") or {})
         self._load_requests(path / "requests.jsonl")
         self._load_counters(path / "counters.jsonl")
         self._load_metrics(path / "metrics.jsonl")
@@ -424,11 +422,17 @@ class RunResult:
 
     def signal_expression(self, name: str, **labels: str) -> str:
         """The expression the run read a signal with, for messages (as experiment.json has it)."""
-        series = (self.experiment.get("signals") or {}).get("series") or {}
-        expr = series.get(signal_key(name, **labels))
+        key = signal_key(name, **labels)
+        series = (self.experiment.get("signals") or {}).get("series")
+        if series is None:  # recorded before signals: the defaults read it
+            from harness.signals.model import default_signals
+
+            query = labels.get("query")
+            series = default_signals().describe([query] if query else [])
+        expr = series.get(key)
         if isinstance(expr, dict):
             return f"opens {expr.get('opens')} over leaves {expr.get('leaves')}"
-        return str(expr) if expr else signal_key(name, **labels)
+        return str(expr) if expr else f"no expression for {key}"
 
     def signal_gaps(self, start: float, end: float) -> str:
         """"" when the signals have no gap in [start, end], else how many and why (named)."""
@@ -444,16 +448,13 @@ class RunResult:
 
     # -- raw metrics ---------------------------------------------------------------------
 
-    def metric_name(self, ours: str) -> str:
-        """The target's name for one of our metric names (experiment target.metric_names)."""
-        return self.metric_names.get(ours, ours)
-
     def metric_keys(self, name: str, source: str = "target", **labels: str) -> list[str]:
-        """Series keys of metric `name` (our name, remapped) whose labels include `labels`."""
+        """Series keys of a raw metric `name` whose labels include `labels` (the report's;
+        invariants read signals)."""
         src = self.metrics.get(source)
         if src is None:
             return []
-        wanted = self.metric_name(name) if source == "target" else name
+        wanted = name
         out = []
         for key in sorted(src.keys):
             base, have = split_key(key)

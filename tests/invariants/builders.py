@@ -22,10 +22,10 @@ STARTED_AT = 1764139200.0
 class ResultsBuilder:
     def __init__(self, root: Path, name: str = "unit", duration: float = 60.0,
                  steady: tuple[float, float] | None = (5.0, 20.0),
-                 metric_names: dict[str, str] | None = None, status: str = "completed") -> None:
+                 signals: dict[str, Any] | None = None, status: str = "completed") -> None:
         self.path = Path(root) / f"20261126T064000Z-{name}"
         self.name, self.duration, self.steady, self.status = name, duration, steady, status
-        self.metric_names = metric_names or {}
+        self.signals = signals  # series key -> expression, as experiment.json records them
         self.faults: list[dict[str, Any]] = []
         self.invariants: list[dict[str, Any]] = []
         self.timeline: list[dict[str, Any]] = []
@@ -118,8 +118,10 @@ class ResultsBuilder:
             "steady_state": ({"start": self.steady[0], "end": self.steady[1]}
                              if self.steady else None),
             "faults": self.faults, "invariants": self.invariants, "halt": [],
-            "target": {"kind": "embedded", "metric_names": self.metric_names}, "load": {},
+            "target": {"kind": "embedded"}, "load": {},
         }
+        if self.signals is not None:
+            experiment["signals"] = {"source": "scrape", "series": self.signals}
         (p / "experiment.json").write_text(json.dumps(experiment))
         timeline = [{"t": 0.0, "ts": STARTED_AT, "kind": "run_start"}]
         if self.steady:

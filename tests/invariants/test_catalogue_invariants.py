@@ -47,6 +47,6 @@ def test_db_concurrency_bounded(tmp_path) -> None:
 
 def test_db_concurrency_bounded_needs_the_gauge_and_a_bound(tmp_path) -> None:
     v = judged(ResultsBuilder(tmp_path).write(), "db_concurrency_bounded", max=8)
-    assert not v.passed and "stampede_db_inflight absent" in v.reason
+    assert not v.passed and "db_inflight (stampede_db_inflight) matched no series" in v.reason
     missing = judged(ResultsBuilder(tmp_path / "b").write(), "db_concurrency_bounded")
     assert not missing.passed and "missing required parameter 'max'" in missing.reason

@@ -72,12 +72,15 @@ def test_metrics_keep_gaps_and_counters_sum_by_window(run: RunResult) -> None:
     assert run.counter_sum("ownership_checked", run.window("steady")) == 57
 
 
-def test_metric_names_remap_ours_to_theirs(tmp_path) -> None:
-    b = ResultsBuilder(tmp_path, metric_names={"stampede_circuit_state": "breaker_state"})
-    b.metric('breaker_state{dependency="redis"}', lambda t: 1)
+def test_signals_are_read_by_key_and_named_by_their_expression(tmp_path) -> None:
+    key = 'breaker_open{dependency="redis"}'
+    b = ResultsBuilder(tmp_path, signals={key: 'app_cb{name="redis",state="open"}'})
+    b.metric(key, lambda t: 1 if t >= 30 else None, source="signals")
     run = RunResult.load(b.write())
-    t, v = run.metric("stampede_circuit_state", dependency="redis")
-    assert len(t) == 60 and (v == 1).all()
+    t, v = run.signal("breaker_open", dependency="redis")
+    assert len(t) == 60 and (v[:30] == 0).all() and (v[30:] == 1).all()
+    assert run.signal_expression("breaker_open", dependency="redis") == 'app_cb{name="redis",state="open"}'
+    assert run.signal("breaker_open", dependency="db") is None
 
 
 def test_not_a_results_folder_names_the_path(tmp_path) -> None:
