@@ -7,11 +7,14 @@ refuses an expression, stops the run (exit 3) naming the URL or the field.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from harness.experiment.model import Experiment, ExternalTarget
-from harness.signals.model import EventBreaker
+from harness.signals.model import EventBreaker, Expression
 from harness.signals.prometheus import (
     PrometheusClient,
     PrometheusCollector,
@@ -80,3 +83,36 @@ def prometheus_collector(experiment: Experiment, t0: float,
         record("signals", ok, samples, error=error, t=t)
 
     return PrometheusCollector(signals, t0, record_at, stop)
+
+
+def refetch_signals(results_dir: Path, prometheus: str, instance: str) -> int:
+    """Judge a finished run again from a Prometheus server that scraped the same service:
+    its `signals` records are replaced by that server's, step by step over the run's window.
+    Returns how many steps were written. (The run's own source stays in experiment.json.)"""
+    from harness.results import files, jsonl
+    from harness.results.run_result import RunResult
+
+    run = RunResult.load(results_dir)
+    start = run.started_at
+    if start is None:
+        raise ValueError(f"{results_dir}: no start time in the timeline or summary")
+    series = (run.experiment.get("signals") or {}).get("series") or {}
+    exprs: dict[str, Expression] = {
+        key: EventBreaker(v["opens"], v["leaves"]) if isinstance(v, dict) else str(v)
+        for key, v in series.items()}
+    steps = PrometheusSignals(PrometheusClient(prometheus), exprs, instance).fetch(
+        start, start + run.duration)
+    path = results_dir / files.METRICS
+    kept = [r for r in jsonl.records(path) if r.get("source") != "signals"]
+    for step in steps:
+        record: dict[str, Any] = {"t": round(step.ts - start, 3), "source": "signals",
+                                  "ok": step.samples is not None}
+        if step.samples is not None:
+            record["samples"] = step.samples
+        else:
+            record["error"] = step.error
+        kept.append(record)
+    with open(path, "w") as out:
+        out.writelines(json.dumps(r) + "\n" for r in kept)
+    jsonl.gz_path(path).unlink(missing_ok=True)
+    return len(steps)

@@ -1,0 +1,198 @@
+"""Catalogue experiments, unchanged, against a service with none of our conventions (larder):
+its own metric and label names, a resilience4j-style one-hot breaker, the owner in `owner`,
+writes in sqlite read back over HTTP, all said once in a target file.
+
+Each run is judged twice: from the signals the run scraped off /metrics itself, and again
+from a real Prometheus server that scraped the same service at 1 s (the same verdicts).
+A run with `target.prometheus_url` takes its signals from that server while it goes on.
+The sound service passes; each flaw fails the invariant it breaks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from signals.prometheus_server import PrometheusServer
+
+from harness.proxy.embedded import spawn
+from harness.signals.prometheus import instance_of
+from harness.signals.source import refetch_signals
+from harness.stack.ports import free_port
+from harness.stack.redis_server import RedisServer
+from harness.verdicts import judge_results
+
+ROOT = Path(__file__).resolve().parents[2]
+LARDER = Path(__file__).parent / "larder.py"
+TIME_SCALE = "0.4"
+
+SIGNALS = """\
+  signals:
+    breaker_open:
+      redis: 'larder_breaker_state{name="redis",state="open"}'
+    breaker_half_open:
+      redis: 'larder_breaker_state{name="redis",state="half_open"}'
+    cache_requests:
+      hit: 'larder_cache_total{outcome="hit"}'
+      miss: 'larder_cache_total{outcome="miss"}'
+      error: 'larder_cache_total{outcome="error"}'
+    db_queries: 'larder_sql_statements_total{statement!="readback"}'
+    db_inflight: 'larder_sql_active'
+  writes:
+    order: {http: "GET /internal/orders/{id}"}
+    profile: {http: "GET /internal/profiles/{id}"}
+  ownership_field: owner
+"""
+
+
+class Larder:
+    """The service, its Toxiproxy and a Prometheus server scraping it, for one run."""
+
+    def __init__(self, tmp: Path, redis_server: RedisServer, flaws: list[str]) -> None:
+        redis_server.client().flushall()
+        listen = free_port()
+        config = tmp / "toxiproxy.json"
+        config.write_text(json.dumps([{"name": "redis", "listen": f"127.0.0.1:{listen}",
+                                       "upstream": f"127.0.0.1:{redis_server.port}"}]))
+        self.proxy = spawn(log_path=tmp / "proxy.log", config=config)
+        self.port = free_port()
+        env = dict(os.environ, LARDER_REDIS_PASSWORD=redis_server.password or "")
+        args = [sys.executable, str(LARDER), "--port", str(self.port),
+                "--redis-url", f"redis://127.0.0.1:{listen}/0", "--db", str(tmp / "larder.db")]
+        for flaw in flaws:
+            args += ["--flaw", flaw]
+        self.log = tmp / "larder.log"
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.metrics = f"{self.base}/prometheus"
+        self.prometheus = PrometheusServer(tmp / "prometheus", [f"127.0.0.1:{self.port}"],
+                                           metrics_path="/prometheus")
+
+    def start(self) -> Larder:
+        deadline = time.monotonic() + 60
+        while True:
+            assert self.proc.poll() is None, self.log.read_text()[-2000:]
+            try:
+                if requests.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, "larder did not become healthy"
+            time.sleep(0.2)
+        self.prometheus.start()
+        self.prometheus.wait_scraped(instance_of(self.metrics))
+        return self
+
+    def target_file(self, path: Path, prometheus: bool) -> Path:
+        source = f"  prometheus_url: {self.prometheus.url}\n" if prometheus else ""
+        path.write_text(
+            "target:\n  kind: external\n"
+            f"  base_url: {self.base}\n  toxiproxy_url: {self.proxy.api_url}\n"
+            f"  metrics_url: {self.metrics}\n{source}{SIGNALS}"
+            "proxies:\n  redis: {expect: true}\n")
+        return path
+
+    def stop(self) -> None:
+        self.prometheus.stop()
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        self.proxy.stop()
+
+
+Run = Callable[..., tuple[Path, dict[str, bool], dict[str, bool]]]
+
+
+@pytest.fixture
+def run_against_larder(tmp_path: Path, redis_server: RedisServer) -> Iterator[Run]:
+    """Run an experiment against larder (with these flaws): (results, verdicts of the run,
+    verdicts of the same run judged from Prometheus), verdicts as {id: passed}."""
+    started: list[Larder] = []
+
+    def run(experiment: str, flaws: list[str], prometheus: bool = False
+            ) -> tuple[Path, dict[str, bool], dict[str, bool]]:
+        tmp = tmp_path / f"{Path(experiment).stem}-{'-'.join(flaws) or 'sound'}"
+        tmp.mkdir()
+        larder = Larder(tmp, redis_server, flaws)
+        started.append(larder)
+        larder.start()
+        target = larder.target_file(tmp / "larder.yaml", prometheus)
+        out = tmp / "results"
+        env = dict(os.environ, STAMPEDE_STATE_DIR=str(tmp / "state"))
+        done = subprocess.run(
+            [sys.executable, "-m", "harness", "run", experiment, "--target", str(target),
+             "--out", str(out), "--time-scale", TIME_SCALE],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
+        assert done.returncode in (0, 1), done.stdout[-4000:] + done.stderr[-4000:]
+        (folder,) = [p for p in out.iterdir() if p.is_dir()]
+        own = _verdicts(folder)
+        time.sleep(2)  # the server's last scrapes of the run
+        again = tmp / "judged-from-prometheus"
+        shutil.copytree(folder, again)
+        assert refetch_signals(again, larder.prometheus.url, instance_of(larder.metrics)) > 0
+        larder.stop()
+        return folder, own, {v.id: v.passed for v in judge_results(again)}
+
+    yield run
+    for larder in started:
+        larder.stop()
+
+
+def _verdicts(folder: Path) -> dict[str, bool]:
+    verdicts = json.loads((folder / "verdicts.json").read_text())["verdicts"]
+    return {v["id"]: v["passed"] for v in verdicts}
+
+
+def _reasons(folder: Path) -> dict[str, str]:
+    verdicts = json.loads((folder / "verdicts.json").read_text())["verdicts"]
+    return {v["id"]: v["reason"] for v in verdicts}
+
+
+SIGNAL_INVARIANTS = ("circuit_breaker_opens[redis]", "circuit_breaker_closes[redis]")
+
+
+@pytest.mark.slow
+def test_default_game_day_sound_passes_and_a_breaker_that_never_closes_fails(
+        run_against_larder: Run) -> None:
+    folder, own, prom = run_against_larder("experiments/default.yaml", [])
+    assert all(own.values()), _reasons(folder)
+    assert own == prom  # the same run, judged from Prometheus: the same verdicts
+    experiment = json.loads((folder / "experiment.json").read_text())
+    assert experiment["signals"]["source"] == "scrape"
+    assert "larder_breaker_state" in experiment["signals"]["series"][
+        'breaker_open{dependency="redis"}']
+
+    folder, own, prom = run_against_larder("experiments/default.yaml", ["breaker_never_closes"])
+    assert own["circuit_breaker_opens[redis]"] and not own["circuit_breaker_closes[redis]"]
+    assert "never closed" in _reasons(folder)["circuit_breaker_closes[redis]"]
+    assert {k: prom[k] for k in SIGNAL_INVARIANTS} == {k: own[k] for k in SIGNAL_INVARIANTS}
+    assert own == prom
+
+
+@pytest.mark.slow
+def test_redis_outage_from_prometheus_sessions_that_fail_open_fail(run_against_larder: Run) -> None:
+    folder, own, prom = run_against_larder("experiments/redis_outage.yaml", [], prometheus=True)
+    assert all(own.values()), _reasons(folder)
+    assert own == prom
+    experiment = json.loads((folder / "experiment.json").read_text())
+    assert experiment["signals"]["source"] == "prometheus"
+
+    folder, own, prom = run_against_larder("experiments/redis_outage.yaml",
+                                           ["sessions_fail_open"], prometheus=True)
+    (sessions,) = [key for key in own if key.startswith("sessions_fail_closed")]
+    assert not own[sessions], _reasons(folder)
+    assert "granted revoked session" in _reasons(folder)[sessions]
+    assert own["circuit_breaker_opens[redis]"] and own["circuit_breaker_closes[redis]"]
+    assert own == prom
