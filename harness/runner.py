@@ -23,7 +23,7 @@ from typing import Any
 
 from harness.exit_codes import ExitCode, signal_exit
 from harness.experiment import ExperimentError, ProxySetupError, load_experiment, prepare_proxies
-from harness.experiment.hosts import check_before_start, check_signal_source
+from harness.experiment.hosts import check_before_start, check_reachable
 from harness.experiment.model import EmbeddedTarget, Experiment
 from harness.faults import FaultClient, FaultSchedule, Rollback
 from harness.halts import Halts, WorkerLoss
@@ -353,7 +353,7 @@ def run_experiment(path: str | Path, *, out_dir: str | Path = "results",
         if workers is not None:
             experiment.load.workers = workers
         check_before_start(experiment)  # the guards again, with the overrides applied
-        check_signal_source(experiment)  # a Prometheus server that does not answer: exit 3
+        check_reachable(experiment)  # Toxiproxy or Prometheus not answering: exit 3, no folder
     except (ExperimentError, OSError, ValueError) as exc:
         print(f"stampede run: {exc}", file=sys.stderr)
         return RunOutcome(None, "failed", ExitCode.BAD_INPUT, str(exc))

@@ -28,12 +28,27 @@ def check_before_start(experiment: Experiment) -> None:
     _raise(experiment, problems)
 
 
-def check_signal_source(experiment: Experiment) -> None:
-    """A Prometheus server (target.prometheus_url) that does not answer, or cannot evaluate
-    a signal, stops the run before anything starts."""
+def check_reachable(experiment: Experiment) -> None:
+    """Before anything starts (no results folder yet): an external target's Toxiproxy API
+    answers, and a Prometheus server (target.prometheus_url) answers and accepts every
+    signal. ExperimentError names the URL otherwise."""
+    from harness.experiment.proxies import unreachable_api
+    from harness.faults.client import FaultClient
     from harness.signals.source import prometheus_preflight
 
-    _raise(experiment, prometheus_preflight(experiment))
+    problems: list[Problem] = []
+    target = experiment.target
+    if target.kind == "external":
+        client = FaultClient(target.toxiproxy_url, timeout=3.0)
+        try:
+            client.proxies()
+        except Exception as exc:
+            where = experiment.target_source or experiment.source or "the experiment file"
+            message = unreachable_api(where, client.api_url, exc)
+            problems.append((("target", "toxiproxy_url"), message.split(": ", 2)[2]))
+        finally:
+            client.close()
+    _raise(experiment, problems + prometheus_preflight(experiment))
 
 
 def _raise(experiment: Experiment, problems: list[Problem]) -> None:
