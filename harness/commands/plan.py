@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from harness.exit_codes import ExitCode
@@ -57,9 +58,20 @@ def plan_lines(resolved: dict[str, Any]) -> list[str]:
     ]
     if resolved.get("description"):
         lines.append(f"  {resolved['description'].strip().splitlines()[0]}")
+    from harness.experiment.model import DEFAULT_LOCUSTFILE
+
     flaws = f", flaws: {', '.join(target['flaws'])}" if target.get("flaws") else ""
-    where = target.get("base_url", "reference shop")
-    lines.append(f"target   {target['kind']} ({where}){flaws}")
+    if target["kind"] == "embedded":
+        service = target.get("service", "shop")
+        where = "the reference shop" if service == "shop" else f"service {service}"
+        lines.append(f"target   embedded: {where}, started by stampede{flaws}")
+        if service == "shop" and Path(load["locustfile"]) != Path(DEFAULT_LOCUSTFILE):
+            lines.append(f"         note: load.locustfile {load['locustfile']} is not the shop's, "
+                         "yet with no --target its requests go to the reference shop; give "
+                         "--target FILE to run it against your service")
+    else:
+        lines.append(f"target   external ({target.get('base_url')}){flaws}; signals from "
+                     f"{(resolved.get('signals') or {}).get('source', 'scrape')}")
     if resolved.get("proxies"):
         lines.append("proxies  " + ", ".join(
             f"{name} ({'must exist' if spec['expect'] else spec['listen'] + ' -> ' + spec['upstream']})"

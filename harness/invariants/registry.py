@@ -192,11 +192,16 @@ def verdict_id(entry: Mapping[str, object]) -> str:
 
 
 def unique_ids(entries: Sequence[Mapping[str, object]]) -> list[str]:
-    """verdict_id for each entry; repeats get #2, #3 so pytest ids stay distinct."""
+    """verdict_id for each entry, distinct: ids that repeat are told apart by the fault each
+    entry names (`circuit_breaker_opens[redis,redis-outage]`), then by #2, #3."""
+    bases = [verdict_id(entry) for entry in entries]
+    repeated = {b for b in bases if bases.count(b) > 1}
     seen: dict[str, int] = {}
     out = []
-    for entry in entries:
-        base = verdict_id(entry)
+    for entry, base in zip(entries, bases, strict=True):
+        fault = entry.get("fault")
+        if base in repeated and isinstance(fault, str) and fault:
+            base = f"{base[:-1]},{fault}]" if base.endswith("]") else f"{base}[{fault}]"
         seen[base] = seen.get(base, 0) + 1
         out.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
     return out

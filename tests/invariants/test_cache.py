@@ -109,3 +109,15 @@ def test_hit_rate_recovers(tmp_path) -> None:
     empty.fault("flush", 30, 30, proxy=None, type="flush_cache")
     v = judged(empty.write(), "hit_rate_recovers")
     assert not v.passed and "no cache hit/miss counters" in v.reason
+
+
+def test_hit_rate_recovers_fails_when_every_lookup_after_heal_failed(tmp_path) -> None:
+    b = ResultsBuilder(tmp_path, duration=60)
+    b.fault("redis-outage", 20, 30, lag=0.0)
+    b.metric(cache_key("hit"), cumulative(lambda s: 90 if s < 20 else 0))
+    b.metric(cache_key("miss"), cumulative(lambda s: 10 if s < 20 else 0))
+    b.metric(cache_key("error"), cumulative(lambda s: 60 if s >= 20 else 0))
+    v = judged(b.write(), "hit_rate_recovers", within="20s")
+    assert not v.passed
+    assert "every cache lookup after heal of redis-outage at 30.0s failed" in v.reason
+    assert "60/s" in v.reason

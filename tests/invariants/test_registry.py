@@ -68,6 +68,15 @@ def test_ids_are_readable_and_unique() -> None:
                                    "bounded_error_rate[during:redis-outage]#2", "no_data_loss"]
 
 
+def test_repeated_ids_are_named_by_their_fault() -> None:
+    entries = [{"name": "circuit_breaker_opens", "dependency": "redis", "fault": "redis-latency"},
+               {"name": "circuit_breaker_opens", "dependency": "redis", "fault": "redis-outage"},
+               {"name": "circuit_breaker_closes", "dependency": "redis", "fault": "redis-outage"}]
+    assert unique_ids(entries) == ["circuit_breaker_opens[redis,redis-latency]",
+                                   "circuit_breaker_opens[redis,redis-outage]",
+                                   "circuit_breaker_closes[redis]"]
+
+
 def test_check_and_expect_judge_a_run_from_python(tmp_path) -> None:
     run = RunResult.load(folder(tmp_path))
     assert check(run, "bounded_error_rate", window="steady", max=0.01).passed

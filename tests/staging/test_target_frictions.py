@@ -123,3 +123,22 @@ def test_an_unknown_field_without_a_near_name_keeps_its_separator(tmp_path: Path
     (tmp_path / "e.yaml").write_text("load: {users: 1, duration: 10s}\n")
     with pytest.raises(ExperimentError, match=r'unknown field "zzz"\. Valid fields: kind'):
         load_experiment(tmp_path / "e.yaml", target_file=target)
+
+
+def test_plan_says_plainly_where_a_foreign_locustfile_goes(tmp_path: Path) -> None:
+    (tmp_path / "mine.py").write_text("from locust import HttpUser\n")
+    (tmp_path / "e.yaml").write_text("load: {locustfile: mine.py, users: 1, duration: 10s}\n")
+    done = subprocess.run([sys.executable, "-m", "harness", "plan", str(tmp_path / "e.yaml")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "target   embedded: the reference shop, started by stampede" in done.stdout
+    assert "load.locustfile mine.py is not the shop's" in done.stdout and "--target" in done.stdout
+    shop = subprocess.run([sys.executable, "-m", "harness", "plan", "experiments/redis_outage.yaml"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert shop.returncode == 0 and "is not the shop's" not in shop.stdout
+
+
+def test_unknown_command_line_options_are_bad_input_not_a_halt() -> None:
+    done = subprocess.run([sys.executable, "-m", "harness", "plan", "x.yaml", "--no-such"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3 and "unrecognized arguments: --no-such" in done.stderr
