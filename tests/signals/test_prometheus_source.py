@@ -101,9 +101,12 @@ def test_same_values_as_the_scrape_source_and_gaps_named(page: MetricsPage, tmp_
 
     key_open = 'breaker_open{dependency="redis"}'
     key_half = 'breaker_half_open{dependency="redis"}'
-    assert [s[key_open] for s in seen] == [0, 1, 0, 0]
+    # a signal is absent until its expression first matches, 0 when nothing matches after
+    assert [s.get(key_open) for s in seen] == [None, 1, 0, 0]
     assert [s[key_half] for s in seen] == [0, 0, 1, 0]
-    values = [(s.samples[key_open], s.samples[key_half]) for s in steps if s.samples]
+    # from Prometheus a comparison that never held yet returns no series: absent, read as 0
+    values = [(s.samples.get(key_open, 0.0), s.samples.get(key_half, 0.0))
+              for s in steps if s.samples]
     # every state the scrape source saw, in the same order, each for several steps
     changes = [v for i, v in enumerate(values) if i == 0 or v != values[i - 1]]
     assert changes == [(0, 0), (1, 0), (0, 1), (0, 0)]
