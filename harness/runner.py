@@ -205,9 +205,9 @@ class Run:
         exp = self.experiment
         from_prometheus = prometheus_collector(exp, self.writer.t0 or time.time(),
                                                self.writer.metric, self.stop)
-        self.collector_threads = collectors_for(
+        self.collector_threads = [*collectors_for(
             stack, self.writer.metric, self.stop, signals=exp.signal_series(),
-            scrape_signals=from_prometheus is None, announce=self.progress.message)
+            scrape_signals=from_prometheus is None, announce=self.progress.message)]
         if from_prometheus is not None:
             self.collector_threads.append(from_prometheus)
         for thread in (self.schedule_thread, *self.collector_threads):

@@ -36,16 +36,7 @@ def _which(p: Breaker, fault: FaultWindow) -> str:
 
 
 def _gauge(result: RunResult, p: Breaker) -> tuple[np.ndarray, np.ndarray] | None:
-    """The breaker's state per sample: 0 closed, 1 open, 2 half-open, NaN at gaps; None
-    when no `breaker_open` series was ever seen for the dependency."""
-    opened = result.signal("breaker_open", dependency=p.dependency)
-    if opened is None:
-        return None
-    t, v_open = opened
-    half = result.signal("breaker_half_open", dependency=p.dependency)
-    v_half = half[1] if half is not None else np.zeros(len(t))
-    state = np.where(v_open != 0, 1.0, np.where(v_half != 0, 2.0, 0.0))
-    return t, np.where(np.isnan(v_open) | np.isnan(v_half), np.nan, state)
+    return result.breaker_state(p.dependency)
 
 
 def _missing(result: RunResult, p: Breaker, bound: float, label: str) -> Verdict:

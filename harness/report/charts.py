@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from harness.results.faults import FaultWindow
-from harness.results.run_result import RunResult, counter_rate, split_key
+from harness.results.run_result import RunResult, counter_rate
 
 MAX_POINTS = 1200
 FAULT_COLOURS = ("#e4572e", "#4c72b0", "#8172b2", "#55a868", "#c44e52", "#dd8452")
@@ -133,16 +133,14 @@ def _svg(fig: Figure, salt: str) -> str:
 
 
 def hit_ratio(result: RunResult) -> tuple[str, np.ndarray, np.ndarray] | None:
-    """Cache hit ratio between scrapes: the target's counters, else Redis keyspace counters."""
-    for source, hit_args, miss_args, label in (
-        ("target", ("stampede_cache_requests_total",), ("stampede_cache_requests_total",),
-         "target hit/(hit+miss)"),
-        ("redis", ("keyspace_hits",), ("keyspace_misses",), "Redis keyspace"),
-    ):
-        labels_hit = {"result": "hit"} if source == "target" else {}
-        labels_miss = {"result": "miss"} if source == "target" else {}
-        hits = result.metric(*hit_args, source=source, **labels_hit)
-        misses = result.metric(*miss_args, source=source, **labels_miss)
+    """Cache hit ratio between scrapes: the target's cache signals, else Redis keyspace counters."""
+    for source, label in (("signals", "target hit/(hit+miss)"), ("redis", "Redis keyspace")):
+        if source == "signals":
+            hits = result.signal("cache_requests", result="hit")
+            misses = result.signal("cache_requests", result="miss")
+        else:
+            hits = result.metric("keyspace_hits", source="redis")
+            misses = result.metric("keyspace_misses", source="redis")
         if hits is None or misses is None:
             continue
         t, h = counter_rate(*hits)
@@ -174,9 +172,8 @@ def all_charts(result: RunResult) -> list[tuple[str, str]]:
                                     faults, end, "latency")),
     ]
     states = []
-    for key in result.metric_keys("stampede_circuit_state"):
-        dep = split_key(key)[1].get("dependency", key)
-        series = result.metric("stampede_circuit_state", dependency=dep)
+    for dep in result.breaker_dependencies():
+        series = result.breaker_state(dep)
         if series is not None:
             states.append((dep, *series))
     charts.append(("Circuit state", chart(
@@ -185,7 +182,7 @@ def all_charts(result: RunResult) -> list[tuple[str, str]]:
     ratio = hit_ratio(result)
     charts.append(("Cache hit ratio", chart("Cache hit ratio", "% hits", [ratio] if ratio else [],
                                             faults, end, "hitratio", ylim=(0, 102))))
-    db = result.metric_rate("stampede_db_queries_total")
+    db = result.signal_rate("db_queries")
     charts.append(("Database queries/s", chart(
         "Database queries/s", "queries/s", [("queries/s", *db)] if db else [], faults, end, "db")))
     memory = result.metric("used_memory", source="redis")

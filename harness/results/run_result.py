@@ -420,6 +420,31 @@ class RunResult:
                 values[i] = float(sample.get(key, 0.0))
         return src.t, values
 
+    def signal_rate(self, name: str, **labels: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per-second rate of a counter signal between samples; None if not recorded."""
+        series = self.signal(name, **labels)
+        return None if series is None else counter_rate(*series)
+
+    def breaker_dependencies(self) -> list[str]:
+        """Dependencies the run recorded a `breaker_open` signal for."""
+        src = self.signals_source()
+        if src is None:
+            return []
+        return sorted(split_key(k)[1].get("dependency", "") for k in src.keys
+                      if k.startswith("breaker_open{"))
+
+    def breaker_state(self, dependency: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """One breaker's state per sample from its signals: 0 closed, 1 open, 2 half-open,
+        NaN at gaps; None when no `breaker_open` series was ever seen for it."""
+        opened = self.signal("breaker_open", dependency=dependency)
+        if opened is None:
+            return None
+        t, v_open = opened
+        half = self.signal("breaker_half_open", dependency=dependency)
+        v_half = half[1] if half is not None else np.zeros(len(t))
+        state = np.where(v_open != 0, 1.0, np.where(v_half != 0, 2.0, 0.0))
+        return t, np.where(np.isnan(v_open) | np.isnan(v_half), np.nan, state)
+
     def signal_expression(self, name: str, **labels: str) -> str:
         """The expression the run read a signal with, for messages (as experiment.json has it)."""
         key = signal_key(name, **labels)
