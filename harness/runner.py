@@ -22,8 +22,9 @@ from typing import Any
 
 from harness.exit_codes import ExitCode, signal_exit
 from harness.experiment import ExperimentError, ProxySetupError, load_experiment, prepare_proxies
+from harness.experiment.flaws import set_flaws
 from harness.experiment.hosts import check_before_start
-from harness.experiment.model import EmbeddedTarget, Experiment
+from harness.experiment.model import Experiment
 from harness.faults import FaultClient, FaultSchedule, Rollback
 from harness.halts import Halts, WorkerLoss
 from harness.invariants.verdict import Verdict
@@ -36,7 +37,6 @@ from harness.results.writer import RunWriter, new_run_dir
 from harness.stack.base import Stack, StackError
 from harness.stack.for_target import stack_for
 from harness.stack.ports import LOOPBACK
-from harness.stack.target_service import target_service
 from harness.verdicts import judge_results, print_verdicts
 from harness.writes import check_writes
 
@@ -310,18 +310,6 @@ def judge(results_dir: Path) -> tuple[list[Verdict], bool]:
     print_verdicts(verdicts)
     write_report(results_dir)
     return verdicts, all(v.passed for v in verdicts)
-
-
-def set_flaws(experiment: Experiment, flaws: list[str], path: str | Path) -> None:
-    """Switch the embedded service's flaws to `flaws` (ValueError naming the valid ones or the target kind)."""
-    target = experiment.target
-    if not isinstance(target, EmbeddedTarget):
-        raise ValueError(f"{path}: --flaw needs the embedded reference target; this run's target "
-                         f"is {target.kind} (switch the flaw on in that service instead)")
-    try:
-        target.flaws = sorted(target_service(target.service).parse_flaws(flaws))
-    except (ValueError, LookupError) as exc:
-        raise ValueError(f"{path}: --flaw: {exc}") from None
 
 
 def run_experiment(path: str | Path, *, out_dir: str | Path = "results",
