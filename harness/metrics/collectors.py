@@ -14,6 +14,7 @@ from typing import Any
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from harness.metrics.host import host_source
 from harness.stack.base import Stack
 
 REDIS_FIELDS = ("keyspace_hits", "keyspace_misses", "evicted_keys", "expired_keys",
@@ -130,4 +131,5 @@ def collectors_for(stack: Stack, record: Callable[..., None],
         sources.append(("redis", redis_source(redis_client)))
     if stack.database_url:
         sources.append(("postgres", postgres_source(stack.database_url)))
+    sources.append(("host", host_source()))  # noise from outside the run (metrics/host.py)
     return [Collector(name, scrape, record, stop) for name, scrape in sources]
