@@ -91,7 +91,7 @@ def test_breaker_opens_during_the_outage_only(run: dict[str, Any]) -> None:
     assert before and all(s == 0 for s in before), before
     assert 1.0 in during, states
     sources = {m["source"] for m in _jsonl(run["dir"] / "metrics.jsonl") if m["ok"]}
-    assert sources == {"target", "redis", "postgres"}
+    assert sources == {"target", "redis", "postgres", "host"}
 
 
 def test_fault_events_within_100ms_of_plan(run: dict[str, Any]) -> None:
