@@ -46,7 +46,7 @@ KILLED = "orchestrator killed"
 STAND_DOWN = {"stand_down": True}
 API_TIMEOUT = 1.0  # per fault proxy call: a hung API must not eat the whole budget
 GRACE = 1.0  # seconds from the stop signal to SIGKILL
-SETTLE = 0.6  # after SIGKILL: for the kernel to reap and release ports
+SETTLE = 0.4  # after SIGKILL: for the kernel to reap and release ports
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 

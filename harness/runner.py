@@ -106,14 +106,16 @@ class Run:
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-        self.halts.tail.poll()
-        if status == "completed":  # the load ran its planned time (Locust's wind-down is not load)
-            self.load_end_t = self.experiment.duration
-        self.writer.emit("run_end", status=status)
-        self.writer.finish(status, requests=self.halts.tail.requests,
-                           failures=self.halts.tail.failures, halt_reason=self.halt,
-                           error=error, duration=self.load_end_t)
-        self._stand_down_guardian()
+        try:
+            self.halts.tail.poll()
+            if status == "completed":  # the load ran its planned time (not Locust's wind-down)
+                self.load_end_t = self.experiment.duration
+            self.writer.emit("run_end", status=status)
+            self.writer.finish(status, requests=self.halts.tail.requests,
+                               failures=self.halts.tail.failures, halt_reason=self.halt,
+                               error=error, duration=self.load_end_t)
+        finally:
+            self._stand_down_guardian()
         self.writer.close()
         self._compact()
         return RunOutcome(self.dir, status, exit_code, error)
