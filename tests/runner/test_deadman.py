@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,13 @@ import pytest
 from harness.faults import FaultClient
 from harness.proxy import EmbeddedProxy, run_in_thread
 from harness.stack.ports import free_port
+from harness.stack.process import (
+    Spawned,
+    add_spawn_listener,
+    die_with_parent,
+    remove_spawn_listener,
+)
+from harness.stack.redis_server import RedisServer
 
 from .ports import port_free
 
@@ -111,3 +119,30 @@ def test_without_a_guardian_only_the_mortal_child_dies_with_the_parent(tmp_path:
         wait_until("the child started with die_with_parent gone",
                    lambda: not alive(children["mortal"]))
         assert alive(children["stubborn"]), "a child without the parent-death signal died too"
+
+
+def test_a_restarted_redis_is_announced_again(tmp_path: Path) -> None:
+    """The schedule's restart_redis makes a new process: the guardian must hear of it."""
+    seen: list[Spawned] = []
+    listener = seen.append
+    add_spawn_listener(listener)
+    try:
+        with RedisServer(workdir=tmp_path / "redis") as server:
+            first = server.proc.pid if server.proc else None
+            server.restart()
+            second = server.proc.pid if server.proc else None
+    finally:
+        remove_spawn_listener(listener)
+    assert [(s.name, s.pid, s.ports) for s in seen] == [
+        ("redis-server", first, (server.port,)), ("redis-server", second, (server.port,))]
+    assert first != second
+
+
+def test_no_parent_death_signal_for_children_of_other_threads() -> None:
+    """The kernel signals when the forking thread ends, not the process: main thread only."""
+    found: list[object] = []
+    thread = threading.Thread(target=lambda: found.append(die_with_parent()))
+    thread.start()
+    thread.join(10)
+    assert found == [None]
+    assert callable(die_with_parent())
