@@ -12,8 +12,8 @@ End of file on the pipe without that line means the orchestrator is dead: the ke
 closed its end. Within about two seconds the guardian then undoes the faults the state
 file holds for that process, stops the run's processes (the fault proxy last, once the
 faults are undone through its API), checks their ports are free, and marks summary.json
-`failed` with the error `orchestrator killed`. What it cannot undo stays in the state
-file for the next run or `stampede faults clear`, as before.
+`failed` with the error `orchestrator killed`; the run's temporary folders go too. What
+it cannot undo stays in the state file for the next run or `stampede faults clear`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -40,7 +41,7 @@ from harness.halts import RequestTail
 from harness.load.recorder import LOAD_START_FILE
 from harness.results.writer import write_json
 from harness.stack.ports import LOOPBACK
-from harness.stack.process import Spawned, add_spawn_listener, remove_spawn_listener
+from harness.stack.process import Spawned, TempFolder, add_spawn_listener, remove_spawn_listener
 
 KILLED = "orchestrator killed"
 STAND_DOWN = {"stand_down": True}
@@ -84,9 +85,13 @@ class Guardian:
             except (OSError, ValueError):  # it died: the run goes on, unguarded
                 self._lost = True
 
-    def watch(self, spawned: Spawned) -> None:
-        """Add a child to what the guardian stops if this process dies."""
-        self._send({"process": asdict(spawned)})
+    def watch(self, item: Spawned | TempFolder) -> None:
+        """Add a child to what the guardian stops, or a folder to what it removes, if this
+        process dies."""
+        if isinstance(item, TempFolder):
+            self._send({"folder": item.path})
+        else:
+            self._send({"process": asdict(item)})
 
     def stand_down(self, timeout: float = 5.0) -> str | None:
         """The run cleaned up itself: let the guardian go. A problem to report, or None."""
@@ -119,6 +124,7 @@ class Orchestrator:
     run_dir: Path
     state_dir: Path
     children: dict[tuple[int, float], Spawned] = field(default_factory=dict)
+    folders: list[Path] = field(default_factory=list)
 
 
 def read_pipe(pipe: IO[bytes], orchestrator: Orchestrator) -> bool:
@@ -131,6 +137,9 @@ def read_pipe(pipe: IO[bytes], orchestrator: Orchestrator) -> bool:
             continue
         if message == STAND_DOWN:
             return True
+        if isinstance(message, dict) and isinstance(message.get("folder"), str):
+            orchestrator.folders.append(Path(message["folder"]))
+            continue
         if isinstance(message, dict) and isinstance(message.get("process"), dict):
             try:
                 child = Spawned(**{**message["process"],
@@ -254,6 +263,9 @@ def clean_up(orchestrator: Orchestrator) -> bool:
         left = wait_gone(left, time.monotonic() + SETTLE)
     busy = busy_ports({p for c in children for p in c.ports}, time.monotonic() + SETTLE)
     marked = mark_killed(orchestrator.run_dir)
+    for folder in orchestrator.folders if not left else []:  # nothing uses them any more
+        shutil.rmtree(folder, ignore_errors=True)
+        log(f"removed {folder}")
     log(f"cleaned up in {time.monotonic() - begin:.2f}s: {len(children) - len(left)} of "
         f"{len(children)} processes stopped, ports busy: {sorted(busy) or 'none'}, "
         f"summary {'marked failed' if marked else 'left as it was'}")

@@ -30,7 +30,7 @@ import requests
 from harness.stack.base import RedisAction, StackError
 from harness.stack.ports import LOOPBACK, free_port
 from harness.stack.postgres import PostgresServer
-from harness.stack.process import announce, die_with_parent, stop_process
+from harness.stack.process import announce, announce_folder, die_with_parent, stop_process
 from harness.stack.redis_server import RedisServer
 from harness.stack.target_service import TargetService, target_service
 
@@ -127,6 +127,8 @@ class EmbeddedStack:
     def _start(self, timeout: float) -> None:
         from harness.proxy import spawn
 
+        if self._own_workdir:
+            announce_folder(self.workdir)
         fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(self.password + "\n")

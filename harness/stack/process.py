@@ -36,13 +36,22 @@ class Spawned:
     needed_for_rollback: bool = False  # the fault proxy: stopped only once faults are undone
 
 
-SpawnListener = Callable[[Spawned], None]
+@dataclass(frozen=True)
+class TempFolder:
+    """A temporary folder of the run (database files, the Redis password), to remove once
+    the processes using it are gone."""
+
+    path: str
+
+
+SpawnListener = Callable[[Spawned | TempFolder], None]
 _listeners: list[SpawnListener] = []
 _listeners_lock = threading.Lock()
 
 
 def add_spawn_listener(listener: SpawnListener) -> None:
-    """Call `listener` for every child announced from now on (the guardian's feed)."""
+    """Call `listener` for every child and temporary folder announced from now on (the
+    guardian's feed)."""
     with _listeners_lock:
         _listeners.append(listener)
 
@@ -53,6 +62,18 @@ def remove_spawn_listener(listener: SpawnListener) -> None:
             _listeners.remove(listener)
 
 
+def _tell(item: Spawned | TempFolder) -> None:
+    with _listeners_lock:
+        listeners = list(_listeners)
+    for listener in listeners:
+        listener(item)
+
+
+def announce_folder(path: str | os.PathLike[str]) -> None:
+    """Tell the listeners about a temporary folder the run made and removes when it ends."""
+    _tell(TempFolder(os.fspath(path)))
+
+
 def announce(proc: subprocess.Popen[bytes], name: str, ports: Iterable[int] = (),
              stop_signal: int = signal.SIGTERM, needed_for_rollback: bool = False) -> None:
     """Tell the listeners a child started; a child already gone is not announced."""
@@ -60,12 +81,8 @@ def announce(proc: subprocess.Popen[bytes], name: str, ports: Iterable[int] = ()
         created = psutil.Process(proc.pid).create_time()
     except psutil.NoSuchProcess:
         return
-    spawned = Spawned(proc.pid, created, name, tuple(p for p in ports if p), int(stop_signal),
-                      needed_for_rollback)
-    with _listeners_lock:
-        listeners = list(_listeners)
-    for listener in listeners:
-        listener(spawned)
+    _tell(Spawned(proc.pid, created, name, tuple(p for p in ports if p), int(stop_signal),
+                  needed_for_rollback))
 
 
 def _libc_prctl() -> Callable[..., int] | None:

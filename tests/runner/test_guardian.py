@@ -96,7 +96,11 @@ def test_sigkill_mid_fault_on_the_embedded_stack(tmp_path: Path,
             applied = "toxic redis-latency added to redis" in text and "enabled=false" in text
             return applied if on else applied and proxy_faults_left(log) == (set(), set())
 
+        stack = json.loads((folder / "experiment.json").read_text())["stack"]
+        workdir = Path(stack["redis_password_file"]).parent
+        assert workdir.is_dir()
         kill_and_measure(proc, folder, lambda: faults(True), lambda: faults(False))
+        wait_until("the stack's temporary folder removed", lambda: not workdir.exists(), 2)
     finally:
         proc.kill_leftovers()
 
