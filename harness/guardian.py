@@ -29,16 +29,17 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import psutil
 
-from harness.faults.rollback import RollbackReport, undo_entry
+from harness.faults.rollback import RollbackReport, undo_runs
 from harness.faults.state import StateFile
-from harness.halts import RequestTail
-from harness.load.recorder import LOAD_START_FILE
+from harness.results import files
+from harness.results.tail import RequestTail
 from harness.results.writer import write_json
 from harness.stack.ports import LOOPBACK
 from harness.stack.process import Spawned, TempFolder, add_spawn_listener, remove_spawn_listener
@@ -67,7 +68,7 @@ class Guardian:
         cmd = [sys.executable, "-m", "harness.guardian", "--run-dir", str(run_dir),
                "--pid", str(me.pid), "--create-time", repr(me.create_time()),
                "--state-dir", str(StateFile(state_dir).dir)]
-        with open(Path(run_dir) / "logs" / "guardian.log", "ab") as log:
+        with open(Path(run_dir) / files.LOGS / "guardian.log", "ab") as log:
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log,
                                     stderr=subprocess.STDOUT, cwd=PROJECT_ROOT,
                                     start_new_session=True)
@@ -75,7 +76,7 @@ class Guardian:
         add_spawn_listener(guardian.watch)
         return guardian
 
-    def _send(self, message: dict[str, object]) -> None:
+    def _send(self, message: Mapping[str, object]) -> None:
         with self._lock:
             if self._lost or self.proc.stdin is None:
                 return
@@ -187,15 +188,11 @@ def wait_gone(children: list[Spawned], until: float) -> list[Spawned]:
 
 def roll_back(orchestrator: Orchestrator) -> RollbackReport:
     """Undo the dead orchestrator's entries in the state file; keep what could not be undone."""
-    state = StateFile(orchestrator.state_dir)
-    report = RollbackReport()
-    for run_id, entry in state.runs().items():
-        if entry.get("pid") != orchestrator.pid or \
-                abs(float(entry.get("create_time", 0.0)) - orchestrator.create_time) >= 1.0:
-            continue
-        if undo_entry(entry, API_TIMEOUT, report):
-            state.update(lambda runs, run_id=run_id: runs.pop(run_id, None))
-    return report
+    def its_own(entry: dict[str, Any]) -> bool:
+        return entry.get("pid") == orchestrator.pid and \
+            abs(float(entry.get("create_time", 0.0)) - orchestrator.create_time) < 1.0
+
+    return undo_runs(StateFile(orchestrator.state_dir), its_own, API_TIMEOUT)
 
 
 def busy_ports(ports: set[int], until: float) -> set[int]:
@@ -217,7 +214,7 @@ def busy_ports(ports: set[int], until: float) -> set[int]:
 def mark_killed(run_dir: Path) -> bool:
     """summary.json `failed` with `orchestrator killed`, and a closing timeline record; only
     if the run was still `running` (a status the orchestrator wrote itself is kept)."""
-    path = run_dir / "summary.json"
+    path = run_dir / files.SUMMARY
     try:
         summary = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
@@ -225,12 +222,12 @@ def mark_killed(run_dir: Path) -> bool:
         return False
     if summary.get("status") != "running":
         return False
-    tail = RequestTail(run_dir / "requests.jsonl")
+    tail = RequestTail(run_dir / files.REQUESTS)
     with contextlib.suppress(OSError, ValueError, KeyError):
         tail.poll()
     now = time.time()
     try:
-        t0: float | None = float(json.loads((run_dir / LOAD_START_FILE).read_text())["ts"])
+        t0: float | None = float(json.loads((run_dir / files.LOAD_START).read_text())["ts"])
     except (OSError, ValueError, KeyError):
         t0 = None
     summary.update(status="failed", ended_at=now, duration=round(now - t0, 3) if t0 else 0.0,
@@ -238,7 +235,7 @@ def mark_killed(run_dir: Path) -> bool:
     write_json(path, summary)
     record = {"t": round(now - t0, 4) if t0 else 0.0, "ts": round(now, 4), "kind": "run_end",
               "status": "failed", "error": KILLED}
-    with open(run_dir / "timeline.jsonl", "a", encoding="utf-8") as timeline:
+    with open(run_dir / files.TIMELINE, "a", encoding="utf-8") as timeline:
         timeline.write(json.dumps(record, separators=(",", ":")) + "\n")
     return True
 

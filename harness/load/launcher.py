@@ -114,8 +114,8 @@ class LocustProcesses:
         self.expect_workers = max(1, workers if expect_workers is None else expect_workers)
         self.ui_port = ui_port  # None: headless; else the master serves the web UI there
         self.ui_host = ui_host
-        self.master: subprocess.Popen | None = None
-        self.workers: list[subprocess.Popen] = []
+        self.master: subprocess.Popen[bytes] | None = None
+        self.workers: list[subprocess.Popen[bytes]] = []
         self.totals_dir = log_dir / "workers"
 
     def files_arg(self) -> str:
@@ -154,7 +154,7 @@ class LocustProcesses:
         for i in range(self.n_workers):
             self.workers.append(self.start_worker(i))
 
-    def start_worker(self, index: int) -> subprocess.Popen:
+    def start_worker(self, index: int) -> subprocess.Popen[bytes]:
         cmd = [sys.executable, "-m", "harness", "worker",
                "--master", f"{self.connect_host}:{self.port}", "--locustfile", str(self.locustfile)]
         env = locust_env(None, self.stages, self.totals_dir)

@@ -74,7 +74,7 @@ class PostgresServer:
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="stampede-pg-"))
         self.datadir = self.workdir / "data"
         self.log_path = log_path or self.workdir / "postgres.log"
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self._user: str | None = None
 
     def url(self, database: str = "postgres") -> str:

@@ -124,7 +124,7 @@ def die_with_parent(signum: int = signal.SIGKILL) -> Callable[[], None] | None:
     return preexec
 
 
-def stop_process(proc: subprocess.Popen | None, timeout: float = 5.0) -> None:
+def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float = 5.0) -> None:
     """Stop a child politely, then firmly; never leave it running or unreaped."""
     if proc is None or proc.poll() is not None:
         return
