@@ -30,6 +30,7 @@ import pytest
 import yaml
 
 from harness.exit_codes import ExitCode
+from harness.results import files
 
 if TYPE_CHECKING:
     from _pytest._code.code import TerminalRepr, TracebackStyle
@@ -82,7 +83,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if stored is None:
         return
     folder = Path(stored)
-    if not (folder / "experiment.json").is_file():
+    if not (folder / files.EXPERIMENT).is_file():
         raise pytest.UsageError(
             f"--stampede-results {stored}: no experiment.json there; give a folder that "
             "`stampede run` wrote (it prints 'results: <folder>')")
@@ -118,7 +119,7 @@ def _is_experiment(path: Path) -> bool:
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     config = parent.config
     stored = config.getoption("stampede_results", None)
-    if (stored and file_path.name == "experiment.json"
+    if (stored and file_path.name == files.EXPERIMENT
             and file_path.parent.resolve() == Path(stored).resolve()):
         return ExperimentFile.from_parent(parent, path=file_path)
     if file_path.suffix not in (".yaml", ".yml"):

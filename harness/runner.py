@@ -4,7 +4,8 @@ The orchestrator (this process) never generates load: it starts the stack, a Loc
 master and N workers as children, and runs the fault schedule, the 1 Hz collectors and
 the halt checks in its own threads, so fault timing is not smeared by a saturated
 gevent loop. SIGINT, SIGTERM, SIGHUP and SIGQUIT become an orderly stop: faults rolled
-back, Locust stopped, the stack stopped in reverse order, summary.json written.
+back, Locust stopped, the stack stopped in reverse order, summary.json written. For the
+exits it cannot handle (SIGKILL), a guardian process cleans up instead (harness.guardian).
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from typing import Any
 
 from harness.exit_codes import ExitCode, signal_exit
 from harness.experiment import ExperimentError, ProxySetupError, load_experiment, prepare_proxies
+from harness.experiment.flaws import set_flaws
 from harness.experiment.hosts import check_before_start, check_reachable
-from harness.experiment.model import EmbeddedTarget, Experiment
+from harness.experiment.model import Experiment
 from harness.faults import FaultClient, FaultSchedule, Rollback
+from harness.guardian import Guardian
 from harness.halts import Halts, WorkerLoss
 from harness.invariants.verdict import Verdict
 from harness.load.launcher import LocustProcesses, MasterOptions, locust_for
@@ -38,7 +41,6 @@ from harness.signals.source import prometheus_collector
 from harness.stack.base import Stack, StackError
 from harness.stack.for_target import stack_for
 from harness.stack.ports import LOOPBACK
-from harness.stack.target_service import target_service
 from harness.verdicts import judge_results, print_verdicts
 from harness.writes import check_writes
 
@@ -78,6 +80,7 @@ class Run:
         self.locust: LocustProcesses | None = None
         self.schedule: FaultSchedule | None = None
         self.rollback: Rollback | None = None
+        self.guardian: Guardian | None = None
         self.schedule_thread: threading.Thread | None = None
         self.collector_threads: list[threading.Thread] = []
         self.halts = Halts(self.dir, experiment.halt, experiment.load.halt_on_worker_loss)
@@ -107,13 +110,16 @@ class Run:
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-        self.halts.tail.poll()
-        if status == "completed":  # the load ran its planned time (Locust's wind-down is not load)
-            self.load_end_t = self.experiment.duration
-        self.writer.emit("run_end", status=status)
-        self.writer.finish(status, requests=self.halts.tail.requests,
-                           failures=self.halts.tail.failures, halt_reason=self.halt,
-                           error=error, duration=self.load_end_t)
+        try:
+            self.halts.tail.poll()
+            if status == "completed":  # the load ran its planned time (not Locust's wind-down)
+                self.load_end_t = self.experiment.duration
+            self.writer.emit("run_end", status=status)
+            self.writer.finish(status, requests=self.halts.tail.requests,
+                               failures=self.halts.tail.failures, halt_reason=self.halt,
+                               error=error, duration=self.load_end_t)
+        finally:
+            self._stand_down_guardian()
         self.writer.close()
         self._compact()
         return RunOutcome(self.dir, status, exit_code, error)
@@ -138,6 +144,13 @@ class Run:
             exit_code = signal_exit(self._signal)
         return status, int(exit_code), error
 
+    def _stand_down_guardian(self) -> None:
+        """Everything is cleaned up and recorded: the guardian has nothing left to do."""
+        if self.guardian is not None:
+            problem = self.guardian.stand_down()
+            if problem:
+                self.progress.message(problem)
+
     def _compact(self) -> None:
         """Gzip the bulky files (docs/results-format.md), whatever the status, once no one writes.
 
@@ -153,6 +166,7 @@ class Run:
 
     def _run(self) -> str:
         exp = self.experiment
+        self.guardian = Guardian.start(self.dir)  # before any child or fault of the run
         stale = Rollback.recover_stale()  # what a SIGKILLed run left behind
         for line in stale.undone:
             self.progress.message(f"cleaned up after an earlier run: {line}")
@@ -320,18 +334,6 @@ def judge(results_dir: Path) -> tuple[list[Verdict], bool]:
     print_verdicts(verdicts)
     write_report(results_dir)
     return verdicts, all(v.passed for v in verdicts)
-
-
-def set_flaws(experiment: Experiment, flaws: list[str], path: str | Path) -> None:
-    """Switch the embedded service's flaws to `flaws` (ValueError naming the valid ones or the target kind)."""
-    target = experiment.target
-    if not isinstance(target, EmbeddedTarget):
-        raise ValueError(f"{path}: --flaw needs the embedded reference target; this run's target "
-                         f"is {target.kind} (switch the flaw on in that service instead)")
-    try:
-        target.flaws = sorted(target_service(target.service).parse_flaws(flaws))
-    except (ValueError, LookupError) as exc:
-        raise ValueError(f"{path}: --flaw: {exc}") from None
 
 
 def run_experiment(path: str | Path, *, out_dir: str | Path = "results",

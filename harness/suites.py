@@ -32,10 +32,11 @@ from typing import IO, Any
 
 import yaml
 
+from harness.exit_codes import ExitCode
 from harness.experiment.yamlmarks import load_marked
+from harness.results import files
+from harness.results.atomic import write_atomic
 from harness.suite_schema import PauseEntry, RunEntry, SuiteFile, Where, validate
-
-EXIT_PASSED, EXIT_FAILED, EXIT_ABORTED, EXIT_BAD_INPUT = 0, 1, 2, 3
 
 
 class SuiteError(ValueError):
@@ -87,9 +88,7 @@ def is_suite(path: str | Path) -> bool:
 def load_suite(path: str | Path) -> Suite:
     """Read and check a suite file and every experiment it names; SuiteError lists every problem."""
     from harness.experiment import ExperimentError, format_path, load_experiment
-    from harness.stack.target_service import target_service
-
-    parse_flaws = target_service().parse_flaws  # suites switch flaws of the default service
+    from harness.experiment.flaws import set_flaws
 
     path = Path(path)
     try:
@@ -131,20 +130,21 @@ def load_suite(path: str | Path) -> Suite:
             continue
         file = (path.parent / run.file).resolve()
         entry = Entry(file=file, time_scale=run.time_scale)
-        if run.flaws is not None:
-            try:
-                entry.flaws = sorted(parse_flaws(run.flaws))
-            except ValueError as exc:
-                problem((*where, "flaws"), str(exc))
         if not file.is_file():
             problem((*where, "file"),
                     f"{run.file} not found (paths are relative to the suite file's folder)")
             continue
         try:
-            entry.name = load_experiment(file).name or file.stem
+            experiment = load_experiment(file)
         except ExperimentError as exc:
             problem((*where, "file"), f"{run.file} is not a valid experiment:\n{exc}")
             continue
+        entry.name = experiment.name or file.stem
+        if run.flaws is not None:
+            try:  # the flaws of the service this experiment starts
+                entry.flaws = set_flaws(experiment, run.flaws, run.file)
+            except ValueError as exc:
+                problem((*where, "flaws"), str(exc).removeprefix(f"{run.file}: --flaw: "))
         suite.entries.append(entry)
     if problems:
         raise SuiteError(f"{path}: {len(problems)} problem{'s' * (len(problems) > 1)}\n"
@@ -217,7 +217,7 @@ def print_matrix(steps: list[Step], file: IO[str] | None = None) -> None:
             mine = [v for v in step.verdicts if v.invariant == name]
             cells.append("" if not mine else "[green]pass[/]" if all(v.passed for v in mine)
                          else "[bold red]FAIL[/]")
-        run = step.status if step.exit_code in (EXIT_PASSED, EXIT_FAILED) else (
+        run = step.status if step.exit_code in (ExitCode.PASSED, ExitCode.INVARIANT_FAILED) else (
             f"[bold red]{step.status} ({step.exit_code})[/]")
         table.add_row(scenario, run, *cells)
     console.print(table)
@@ -226,10 +226,10 @@ def print_matrix(steps: list[Step], file: IO[str] | None = None) -> None:
 def suite_exit_code(steps: list[Step]) -> int:
     """The worst of the runs: 3 a run could not start, 2 halted, 1 an invariant failed, 0 all passed."""
     codes = [s.exit_code for s in steps]
-    for code in (EXIT_BAD_INPUT, EXIT_ABORTED, EXIT_FAILED):
+    for code in (ExitCode.BAD_INPUT, ExitCode.HALTED, ExitCode.INVARIANT_FAILED):
         if code in codes:
             return code
-    return max(codes, default=EXIT_PASSED)
+    return max(codes, default=ExitCode.PASSED)
 
 
 def write_suite_files(suite_dir: Path, suite: Suite, steps: list[Step]) -> Path | None:
@@ -242,10 +242,10 @@ def write_suite_files(suite_dir: Path, suite: Suite, steps: list[Step]) -> Path 
                        "exit_code": s.exit_code,
                        "results": str(s.results_dir) if s.results_dir else None,
                        "verdicts": [v.to_dict() for v in s.verdicts]} for s in steps]}
-    (suite_dir / "suite.json").write_text(json.dumps(data, indent=1) + "\n")
+    write_atomic(suite_dir / files.SUITE, json.dumps(data, indent=1) + "\n")
     report = None
     for step in steps:
-        if step.results_dir is not None and (step.results_dir / "summary.json").exists():
+        if step.results_dir is not None and (step.results_dir / files.SUMMARY).exists():
             report = write_report(step.results_dir, matrix=matrix)
     if report is not None:  # the last run's report, which now carries the whole matrix
         shutil.copyfile(report, suite_dir / "report.html")
@@ -261,7 +261,7 @@ def plan_suite(path: str | Path, time_scale: float | None = None, out: IO[str] =
         suite = load_suite(path)
     except SuiteError as exc:
         print(exc, file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     total = 0.0
     print(f"suite {suite.name}: {len(suite.entries)} steps", file=out)
     for entry in suite.entries:
@@ -275,7 +275,7 @@ def plan_suite(path: str | Path, time_scale: float | None = None, out: IO[str] =
             print(f"  {entry.name}{flaws}: {seconds:g}s of load (time_scale {scale or 1:g})", file=out)
         total += seconds
     print(f"total {total / 60:.1f} min, plus stack start and stop (about 15 s a run)", file=out)
-    return EXIT_PASSED
+    return ExitCode.PASSED
 
 
 def run_suite(path: str | Path, *, out_dir: str | Path = "results", time_scale: float | None = None,
@@ -295,7 +295,7 @@ def run_suite(path: str | Path, *, out_dir: str | Path = "results", time_scale: 
         suite = load_suite(path)
     except SuiteError as exc:
         print(f"stampede run: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     suite_dir = new_run_dir(out_dir, f"suite-{suite.name}")
     steps: list[Step] = []
     runs = [e for e in suite.entries if e.file is not None]

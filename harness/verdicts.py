@@ -46,7 +46,7 @@ def run_status(results_dir: str | Path) -> str:
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise FileNotFoundError(f"{results_dir}: no such results folder")
-    path = results_dir / "experiment.json"
+    path = results_dir / files.EXPERIMENT
     try:
         experiment = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -58,7 +58,7 @@ def run_status(results_dir: str | Path) -> str:
     if not isinstance(experiment, dict):
         raise UnjudgeableRun(f"{path}: expected a JSON object, got {type(experiment).__name__}")
     try:
-        summary = json.loads((results_dir / "summary.json").read_text(encoding="utf-8"))
+        summary = json.loads((results_dir / files.SUMMARY).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return "unknown (summary.json missing or unreadable)"
     return str(summary.get("status") if isinstance(summary, dict) else None)
@@ -153,7 +153,7 @@ def write_verdicts(results_dir: Path, verdicts: list[Verdict], summary: dict[str
 
 def read_verdicts(results_dir: str | Path) -> list[Verdict] | None:
     """verdicts.json of a folder, or None when it was never judged."""
-    path = Path(results_dir) / "verdicts.json"
+    path = Path(results_dir) / files.VERDICTS
     if not path.exists():
         return None
     data = json.loads(path.read_text())

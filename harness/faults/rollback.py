@@ -6,6 +6,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -141,15 +142,20 @@ class Rollback:
         Runs still alive are left alone. A proxy API that refuses connections is gone, and
         took its faults with it; an API that times out keeps its entry for next time.
         """
-        state = StateFile(state_dir)
-        report = RollbackReport()
-        for run_id, entry in state.runs().items():
-            if process_alive(entry.get("pid", -1), entry.get("create_time", 0.0)):
-                continue
-            done = undo_entry(entry, timeout, report)
-            if done:
-                state.update(partial(_forget_run, run_id=run_id))
-        return report
+        def dead(entry: dict[str, Any]) -> bool:
+            return not process_alive(entry.get("pid", -1), entry.get("create_time", 0.0))
+
+        return undo_runs(StateFile(state_dir), dead, timeout)
+
+
+def undo_runs(state: StateFile, select: Callable[[dict[str, Any]], bool],
+              timeout: float) -> RollbackReport:
+    """Undo the state-file entries `select` picks; each fully undone entry is forgotten."""
+    report = RollbackReport()
+    for run_id, entry in state.runs().items():
+        if select(entry) and undo_entry(entry, timeout, report):
+            state.update(partial(_forget_run, run_id=run_id))
+    return report
 
 
 def undo_entry(entry: dict[str, Any], timeout: float, report: RollbackReport) -> bool:

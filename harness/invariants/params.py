@@ -78,6 +78,7 @@ class RecoveryTime(InvariantParams):
     error_tolerance: Number = 0.01
     p99_factor: Number = 1.5
     p99_slack_ms: Number = 0
+    noise_cores: Number = Field(0.5, description="0.5; 0: off")
     endpoint: str | None = None
 
 

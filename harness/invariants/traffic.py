@@ -85,11 +85,24 @@ def recovery_time(result: RunResult, p: RecoveryTime) -> Verdict:
     targets = f"error rate <= {fmt(err_max * 100, '%')} and p99 <= {fmt(p99_max, 'ms')}"
     if first >= last:
         return outcome(False, None, bound, "s", label, f"the run ended at heal: no time to recover ({targets})")
+    noisy = _noisy_seconds(result, base, p.noise_cores, len(series["t"]))
+    quiet = ~noisy[: len(series["t"])]
     seconds = np.arange(first, last)
+    seconds = seconds[quiet[seconds]]  # a noisy second is neither good nor bad
+    left_out = int((~quiet[first:last]).sum())
+    noise = (f"; {count(left_out, 'noisy second')} left out: work outside the run used "
+             f"{fmt(p.noise_cores, '')} more cores than in the baseline") if left_out else ""
+    if not len(seconds):
+        return outcome(False, None, bound, "s", label,
+                       f"every second after heal of {fault.name} at {heal:.1f}s was noisy: "
+                       f"nothing to judge{noise}")
     starts = np.maximum(first, seconds - rolling + 1)
-    c_cum = np.concatenate([[0.0], np.cumsum(series["count"])])
-    f_cum = np.concatenate([[0.0], np.cumsum(series["failures"])])
-    h_cum = np.vstack([np.zeros((1, hists.shape[1])), np.cumsum(hists, axis=0)])
+    counts = np.where(quiet, series["count"], 0)  # noisy seconds' requests count nowhere
+    fails = np.where(quiet, series["failures"], 0)
+    quiet_hists = hists[: len(quiet)] * quiet[: hists.shape[0], None]
+    c_cum = np.concatenate([[0.0], np.cumsum(counts)])
+    f_cum = np.concatenate([[0.0], np.cumsum(fails)])
+    h_cum = np.vstack([np.zeros((1, hists.shape[1])), np.cumsum(quiet_hists, axis=0)])
     n = c_cum[seconds + 1] - c_cum[starts]
     errors = f_cum[seconds + 1] - f_cum[starts]
     rows = h_cum[seconds + 1] - h_cum[starts]
@@ -101,19 +114,39 @@ def recovery_time(result: RunResult, p: RecoveryTime) -> Verdict:
         run = run + 1 if ok else 0
         if run == stable:
             start_s = int(starts[i - stable + 1])  # where the first good rolling window begins
-            measured = max(0.0, start_s - heal)
+            skipped = int(noisy[first:start_s].sum())  # time the machine, not the service, took
+            measured = max(0.0, start_s - heal - skipped)
             passed = measured <= bound
             verb = "within" if passed else "exceeds"
             return outcome(passed, measured, bound, "s", label,
                            f"recovered {fmt(measured, 's')} after heal of {fault.name} at {heal:.1f}s "
-                           f"({targets} for {stable}s from {start_s}s) {verb} {fmt(bound, 's')}")
+                           f"({targets} for {stable}s from {start_s}s) {verb} {fmt(bound, 's')}"
+                           f"{noise}")
     if not n.sum():
         return outcome(False, None, bound, "s", label,
                        f"no requests after heal of {fault.name} at {heal:.1f}s: nothing to judge")
     return outcome(False, None, bound, "s", label,
                    f"never recovered after heal of {fault.name} at {heal:.1f}s before the run ended "
                    f"at {result.duration:.1f}s (needed {targets} for {stable}s; "
-                   f"best stretch {_longest(good)}s)")
+                   f"best stretch {_longest(good)}s{noise})")
+
+
+def _noisy_seconds(result: RunResult, baseline: Window, excess: float, seconds: int) -> np.ndarray:
+    """Per run second: did work outside the run use `excess` cores more than it did during the
+    baseline? (metrics/host.py; all False without host samples or with `excess` 0)."""
+    noisy = np.zeros(seconds + 1, dtype=bool)
+    series = result.metric("foreign_cores", source="host") if excess > 0 else None
+    if series is None:
+        return noisy
+    t, cores = series
+    in_base = np.array([baseline.contains(x) for x in t], dtype=bool) & ~np.isnan(cores)
+    calm = float(np.median(cores[in_base])) if in_base.any() else 0.0
+    for at, used in zip(t, cores, strict=True):
+        if used >= calm + excess:  # the sample covers the second before `at`: mark both it
+            for s in (int(at) - 1, int(at)):  # and the one it ends in
+                if 0 <= s <= seconds:
+                    noisy[s] = True
+    return noisy
 
 
 def _row_p99(rows: np.ndarray) -> np.ndarray:

@@ -2,7 +2,9 @@
 
 The orchestrator never imports Locust (importing it monkey-patches the process for
 gevent); it runs `python -m locust` children with our plugin file loaded next to the
-experiment's locustfile, and talks to them through files and signals.
+experiment's locustfile, and talks to them through files and signals. The master and
+local workers die with the orchestrator where Linux allows (nothing is lost: the results
+are on disk), and the run's guardian stops them too.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from harness.experiment.model import Experiment
 from harness.load.checks import OWNERSHIP_FIELD_ENV
 from harness.results import files
 from harness.stack.ports import LOOPBACK, free_port
-from harness.stack.process import stop_process
+from harness.stack.process import announce, die_with_parent, stop_process
 
 PLUGIN = str(Path(__file__).with_name("plugin.py"))
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -117,8 +119,8 @@ class LocustProcesses:
         self.expect_workers = max(1, workers if expect_workers is None else expect_workers)
         self.ui_port = ui_port  # None: headless; else the master serves the web UI there
         self.ui_host = ui_host
-        self.master: subprocess.Popen | None = None
-        self.workers: list[subprocess.Popen] = []
+        self.master: subprocess.Popen[bytes] | None = None
+        self.workers: list[subprocess.Popen[bytes]] = []
         self.totals_dir = log_dir / "workers"
 
     def files_arg(self) -> str:
@@ -151,17 +153,22 @@ class LocustProcesses:
         env = locust_env(self.results_dir, self.stages, ownership_field=self.ownership_field)
         with open(self.log_dir / "locust-master.log", "ab") as log:
             self.master = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                           cwd=self.locustfile.parent, start_new_session=True)
+                                           cwd=self.locustfile.parent, start_new_session=True,
+                                           preexec_fn=die_with_parent())
+        announce(self.master, "locust master", ports=[self.port, self.ui_port or 0])
         for i in range(self.n_workers):
             self.workers.append(self.start_worker(i))
 
-    def start_worker(self, index: int) -> subprocess.Popen:
+    def start_worker(self, index: int) -> subprocess.Popen[bytes]:
         cmd = [sys.executable, "-m", "harness", "worker",
                "--master", f"{self.connect_host}:{self.port}", "--locustfile", str(self.locustfile)]
         env = locust_env(None, self.stages, self.totals_dir, self.ownership_field)
         with open(self.log_dir / f"locust-worker-{index}.log", "ab") as log:
-            return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                    cwd=self.locustfile.parent, start_new_session=True)
+            worker = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                      cwd=self.locustfile.parent, start_new_session=True,
+                                      preexec_fn=die_with_parent())
+        announce(worker, f"locust worker {index}")
+        return worker
 
     def wait_load_start(self, timeout: float) -> float:
         """Time 0 of the run: when the master starts the users (it writes the marker file)."""

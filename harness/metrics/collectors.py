@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 
+from harness.metrics.host import host_source
 from harness.signals.evaluate import ScrapeEvaluator
 from harness.signals.exposition import Sample, parse_exposition
 from harness.signals.model import Expression, default_signals
@@ -171,7 +172,17 @@ def collectors_for(stack: Stack, record: Record, stop: threading.Event,
     if url and url.split(":", 1)[0].split("+", 1)[0] in PG_SCHEMES:
         collectors.append(Collector("postgres", postgres_source(url), record, stop,
                                     announce=announce))
+    # noise from outside the run (metrics/host.py)
+    collectors.append(Collector("host", _single("host", host_source()), record, stop,
+                                announce=announce))
     return collectors
+
+
+def _single(source: str, scrape: Callable[[], dict[str, float]]) -> Scrape:
+    def one() -> dict[str, dict[str, float]]:
+        return {source: scrape()}
+
+    return one
 
 
 def _only(scrape: Scrape, sources: tuple[str, ...]) -> Scrape:

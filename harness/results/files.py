@@ -18,6 +18,7 @@ WRITES = "writes.jsonl"
 WRITE_CHECK = "write_check.json"
 VERDICTS = "verdicts.json"
 REPORT = "report.html"
+SUITE = "suite.json"  # in a suite's folder: every step's status, exit code and verdicts
 LOAD_START = ".load_start.json"  # {"ts"}: run time 0, written by the Locust master
 HALT_REQUEST = "halt-request.json"  # {"ts", "reason"}: the live view asks for a halt
 WORKERS_LOST = ".workers_lost.jsonl"  # {"ts", "worker", "how"}: the master saw one go

@@ -24,7 +24,7 @@ import numpy as np
 
 from harness import histogram
 from harness.durations import is_duration, parse_duration
-from harness.results import jsonl
+from harness.results import files, jsonl
 from harness.results.faults import FaultWindow, fault_windows
 from harness.results.records import RequestRecord, failure_count
 
@@ -150,15 +150,15 @@ class RunResult:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.experiment: dict[str, Any] = _read_json(path / "experiment.json") or {}
-        self.summary: dict[str, Any] = _read_json(path / "summary.json") or {}
-        self.write_check: dict[str, Any] | None = _read_json(path / "write_check.json")
-        self.timeline: list[dict[str, Any]] = list(_read_jsonl(path / "timeline.jsonl"))
-        self.violations: list[dict[str, Any]] = list(_read_jsonl(path / "violations.jsonl"))
-        self.writes: list[dict[str, Any]] = list(_read_jsonl(path / "writes.jsonl"))
-        self._load_requests(path / "requests.jsonl")
-        self._load_counters(path / "counters.jsonl")
-        self._load_metrics(path / "metrics.jsonl")
+        self.experiment: dict[str, Any] = _read_json(path / files.EXPERIMENT) or {}
+        self.summary: dict[str, Any] = _read_json(path / files.SUMMARY) or {}
+        self.write_check: dict[str, Any] | None = _read_json(path / files.WRITE_CHECK)
+        self.timeline: list[dict[str, Any]] = list(_read_jsonl(path / files.TIMELINE))
+        self.violations: list[dict[str, Any]] = list(_read_jsonl(path / files.VIOLATIONS))
+        self.writes: list[dict[str, Any]] = list(_read_jsonl(path / files.WRITES))
+        self._load_requests(path / files.REQUESTS)
+        self._load_counters(path / files.COUNTERS)
+        self._load_metrics(path / files.METRICS)
         self._derived_signals: MetricSource | None = None
         self.faults = fault_windows(self.experiment.get("faults") or [], self.timeline)
         self._hist_cache: dict[str | None, np.ndarray] = {}
@@ -168,7 +168,7 @@ class RunResult:
         path = Path(path)
         if not path.is_dir():
             raise FileNotFoundError(f"{path}: no such results folder")
-        if not (path / "experiment.json").exists() and not jsonl.exists(path / "requests.jsonl"):
+        if not (path / files.EXPERIMENT).exists() and not jsonl.exists(path / files.REQUESTS):
             raise FileNotFoundError(
                 f"{path}: not a results folder (no experiment.json or requests.jsonl); "
                 "give the folder `stampede run` printed as 'results: ...'"

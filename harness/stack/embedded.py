@@ -5,6 +5,11 @@ runner wraps it in `with`, and turns SIGINT/SIGTERM into an orderly exit). The t
 reaches Redis and PostgreSQL only through the proxies `redis` and `db`, so both can
 be slowed, cut or taken down; the harness itself (collectors, actions, write check)
 uses the direct addresses.
+
+Every child is announced to the run's guardian (harness.guardian), which stops them if the
+orchestrator is killed. Only the target also dies with the orchestrator (PR_SET_PDEATHSIG):
+it holds no state. The fault proxy must live until the guardian has undone the faults
+through its API, and the databases get a clean shutdown from the guardian instead.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import requests
 from harness.stack.base import RedisAction, StackError
 from harness.stack.ports import LOOPBACK, free_port
 from harness.stack.postgres import PostgresServer
-from harness.stack.process import stop_process
+from harness.stack.process import announce, announce_folder, die_with_parent, stop_process
 from harness.stack.redis_server import RedisServer
 from harness.stack.target_service import TargetService, target_service
 
@@ -121,6 +126,8 @@ class EmbeddedStack:
     def _start(self, timeout: float) -> None:
         from harness.proxy import spawn
 
+        if self._own_workdir:
+            announce_folder(self.workdir)
         fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(self.password + "\n")
@@ -142,13 +149,16 @@ class EmbeddedStack:
                 f"PostgreSQL did not start: {exc}; log: {self.postgres.log_path}\n"
                 f"{_log_tail(self.postgres.log_path)}") from exc
 
+        self.redis_proxy_port = free_port()
+        self.db_proxy_port = free_port()
         try:  # its own session (see spawn): a terminal's Ctrl-C cannot kill it before rollback
             self.proxy = spawn(host=LOOPBACK, port=0, log_path=self.log_dir / "proxy.log")
         except Exception as exc:
             raise StackError(f"the fault proxy did not start: {exc}; log: "
                              f"{self.log_dir / 'proxy.log'}") from exc
-        self.redis_proxy_port = free_port()
-        self.db_proxy_port = free_port()
+        # no die_with_parent: after a SIGKILL the guardian undoes the faults through its API
+        announce(self.proxy.proc, "fault proxy", needed_for_rollback=True, ports=(
+            int(self.proxy.api_url.rsplit(":", 1)[1]), self.redis_proxy_port, self.db_proxy_port))
         resp = requests.post(f"{self.proxy.api_url}/populate", timeout=5, json=[
             {"name": "redis", "listen": f"{LOOPBACK}:{self.redis_proxy_port}",
              "upstream": f"{LOOPBACK}:{self.redis.port}"},
@@ -169,9 +179,11 @@ class EmbeddedStack:
         cmd = self.service.command(LOOPBACK, self.target_port, self.flaws, self.options)
         log_path = self.log_dir / "target.log"
         with open(log_path, "ab") as log:
-            self.target = subprocess.Popen(
+            self.target = subprocess.Popen(  # stateless: it may die with the orchestrator
                 cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                cwd=Path(__file__).resolve().parents[2], start_new_session=True)
+                cwd=Path(__file__).resolve().parents[2], start_new_session=True,
+                preexec_fn=die_with_parent())
+        announce(self.target, "target", ports=[self.target_port])
         deadline = time.monotonic() + timeout
         while True:
             if self.target.poll() is not None:

@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 
 from harness.stack.ports import LOOPBACK, free_port, wait_for_port
+from harness.stack.process import announce
 
 SERVICE_USER = "pgserver"
 
@@ -73,7 +74,7 @@ class PostgresServer:
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="stampede-pg-"))
         self.datadir = self.workdir / "data"
         self.log_path = log_path or self.workdir / "postgres.log"
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self._user: str | None = None
 
     def url(self, database: str = "postgres") -> str:
@@ -122,6 +123,7 @@ class PostgresServer:
             start_new_session=True,
         )
         log.close()
+        announce(self.proc, "postgres", ports=[self.port], stop_signal=signal.SIGINT)
         try:
             wait_for_port(self.host, self.port, timeout)
             self._wait_ready(timeout)

@@ -16,7 +16,7 @@ from typing import Any
 import redis
 
 from harness.stack.ports import LOOPBACK, free_port, wait_for_port
-from harness.stack.process import stop_process
+from harness.stack.process import announce, stop_process
 
 
 def redis_server_binary() -> str:
@@ -101,6 +101,7 @@ class RedisServer:
             self.command_line(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,  # a terminal's Ctrl-C reaches the orchestrator only
         )
+        announce(self.proc, "redis-server", ports=[self.port])  # also after a restart
         try:
             wait_for_port(self.host, self.port, timeout)
         except TimeoutError:

@@ -100,3 +100,40 @@ def test_recovery_p99_slack_widens_a_tight_baseline(tmp_path) -> None:
     assert not strict.passed and "never recovered" in strict.reason and "p99 <= 6.3 ms" in strict.reason
     slack = judged(path, "recovery_time", p99_slack_ms=20)
     assert slack.passed and slack.measured == 0.0
+
+
+def _noisy_after_heal(tmp_path, noise_until: int, slow_until: int, base_noise: float = 0.1):
+    """A sound recovery at 61 s, then the machine gets busy (foreign CPU) until `noise_until`
+    and the service is slow while it is; the baseline was measured at `base_noise` cores."""
+    b = ResultsBuilder(tmp_path, duration=100, steady=(5, 20))
+    b.fault("redis-outage", 31, 61, lag=0.0)
+    b.traffic(0, 31, rps=100, latency_ms=20)
+    b.traffic(31, 61, rps=137, error_rate=0.1, latency_ms=20)
+    b.traffic(61, slow_until, rps=100, latency_ms=400)
+    b.traffic(slow_until, 100, rps=100, latency_ms=20)
+    b.metric("foreign_cores", lambda t: 1.6 if 61 <= t < noise_until else base_noise,
+             source="host")
+    return b.write()
+
+
+def test_recovery_leaves_out_seconds_the_machine_was_busy_elsewhere(tmp_path) -> None:
+    path = _noisy_after_heal(tmp_path, noise_until=80, slow_until=80)
+    v = judged(path, "recovery_time", max="10s", stable="5s")
+    assert v.passed, v.reason
+    assert "noisy seconds left out: work outside the run used 0.5 more cores" in v.reason
+    off = judged(path, "recovery_time", max="10s", stable="5s", noise_cores=0)
+    assert not off.passed and "noisy" not in off.reason  # the same run, judged as before
+
+
+def test_recovery_noise_does_not_excuse_a_service_that_stays_slow(tmp_path) -> None:
+    # busy until 70 s, but the service stays slow until 90 s: 20 s of quiet slowness
+    v = judged(_noisy_after_heal(tmp_path, noise_until=70, slow_until=90), "recovery_time",
+               max="10s", stable="5s")
+    assert not v.passed and v.measured is not None and v.measured > 10, v.reason
+
+
+def test_recovery_noise_is_relative_to_the_baseline(tmp_path) -> None:
+    # the machine was as busy during the baseline: nothing is left out, recovery is late
+    path = _noisy_after_heal(tmp_path, noise_until=80, slow_until=80, base_noise=1.6)
+    v = judged(path, "recovery_time", max="10s", stable="5s")
+    assert not v.passed and "noisy" not in v.reason

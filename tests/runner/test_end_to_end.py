@@ -91,7 +91,7 @@ def test_breaker_opens_during_the_outage_only(run: dict[str, Any]) -> None:
     assert before and all(s == 0 for s in before), before
     assert 1.0 in during, states
     sources = {m["source"] for m in _jsonl(run["dir"] / "metrics.jsonl") if m["ok"]}
-    assert sources == {"target", "signals", "redis", "postgres"}
+    assert sources == {"target", "signals", "redis", "postgres", "host"}
     # the signal the breaker invariants read, from the same scrapes
     opened = [(m["t"], m["samples"].get('breaker_open{dependency="redis"}', 0.0))
               for m in _jsonl(run["dir"] / "metrics.jsonl") if m["source"] == "signals" and m["ok"]]

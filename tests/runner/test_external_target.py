@@ -63,7 +63,7 @@ faults:
         assert [e["kind"] for e in faults] == ["fault_start", "fault_end"]
         assert all("error" not in e for e in faults), faults
         metrics = jsonl.records(folder / "metrics.jsonl")  # metrics.jsonl.gz once finished
-        assert {m["source"] for m in metrics if m["ok"]} == {"target", "signals", "postgres"}  # no Redis
+        assert {m["source"] for m in metrics if m["ok"]} == {"target", "signals", "postgres", "host"}
         assert json.loads((folder / "summary.json").read_text())["requests"] > 20
         # the run left the external proxy as it found it, and started no stack of its own
         proxies = requests.get(f"{addr['toxiproxy_api']}/proxies", timeout=5).json()

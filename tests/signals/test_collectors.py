@@ -70,7 +70,7 @@ class _Stack:
 def test_no_postgres_collector_for_a_url_it_cannot_read():
     stop = threading.Event()
     names = [c.source for c in collectors_for(_Stack(None, "sqlite:///x.db"), print, stop)]  # type: ignore[arg-type]
-    assert names == []
+    assert names == ["host"]
     names = [c.source for c in collectors_for(_Stack("http://127.0.0.1:9/m", "postgresql://u@h/d"),
                                               print, stop)]  # type: ignore[arg-type]
-    assert names == ["target", "postgres"]
+    assert names == ["target", "postgres", "host"]
