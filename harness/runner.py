@@ -217,8 +217,9 @@ class Run:
             target=schedule.run, name="fault-schedule",
             args=(self.writer.t0_monotonic, self.stop), daemon=True)
         exp = self.experiment
-        from_prometheus = prometheus_collector(exp, self.writer.t0 or time.time(),
-                                               self.writer.metric, self.stop)
+        from_prometheus = prometheus_collector(
+            exp, self.writer.t0 or time.time(), self.writer.metric, self.stop,
+            note=partial(self.writer.emit, "signal_source"))  # the interval the verdicts rest on
         self.collector_threads = [*collectors_for(
             stack, self.writer.metric, self.stop, signals=exp.signal_series(),
             scrape_signals=from_prometheus is None, announce=self.progress.message)]

@@ -17,11 +17,14 @@ that loses its queue drops acknowledged orders. Error rates never show any of th
 responses are 200s. So each simulated user checks what it gets back:
 
 - `expect_owner(body, me, endpoint=...)`: a personalised 2xx body must carry my id
-  (a mismatch is a `cross_user` violation; invariant `no_cross_user_data`).
+  (a mismatch is a `cross_user` violation; invariant `no_cross_user_data`). The field is
+  `target.ownership_field` of the target file (default `user_id`): say it once there,
+  not in every call.
 - `expect_refused(status, endpoint=...)`: a revoked session must never get a 2xx
   (invariant `sessions_fail_closed`).
 - `record_write("order", id)`: an acknowledged write; after the run stampede reads every
-  one back from `target.database_url` (invariant `no_data_loss`).
+  one back by the rule for its kind in `target.writes` (SQL against `database_url`, or
+  `{http: "GET /orders/{id}"}` through the service; invariant `no_data_loss`).
 - `count(name, key)`: any per-second counter of your own (shown in the results folder).
 
 Outside a run these land in an in-memory sink, so this file can be tried with plain

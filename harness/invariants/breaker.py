@@ -76,7 +76,8 @@ def circuit_breaker_opens(result: RunResult, p: CircuitBreakerOpens) -> Verdict:
     verb = "within" if passed else "later than"
     return outcome(passed, measured, bound, "s", label,
                    f"breaker for {p.dependency} opened {fmt(measured, 's')} after onset of "
-                   f"{fault.name} at {fault.onset:.1f}s, {verb} {fmt(bound, 's')}")
+                   f"{fault.name} at {fault.onset:.1f}s, {verb} {fmt(bound, 's')}"
+                   f"{result.signal_precision()}")
 
 
 def circuit_breaker_closes(result: RunResult, p: CircuitBreakerCloses) -> Verdict:
@@ -109,4 +110,5 @@ def circuit_breaker_closes(result: RunResult, p: CircuitBreakerCloses) -> Verdic
     verb = "within" if passed else "later than"
     return outcome(passed, measured, bound, "s", label,
                    f"breaker for {p.dependency} closed {fmt(measured, 's')} after heal of "
-                   f"{fault.name} at {fault.heal:.1f}s, {verb} {fmt(bound, 's')}")
+                   f"{fault.name} at {fault.heal:.1f}s, {verb} {fmt(bound, 's')}"
+                   f"{result.signal_precision()}")

@@ -459,6 +459,15 @@ class RunResult:
             return f"opens {expr.get('opens')} over leaves {expr.get('leaves')}"
         return str(expr) if expr else f"no expression for {key}"
 
+    def signal_precision(self) -> str:
+        """"" for scraped signals; for Prometheus, the scrape interval the verdicts rest on."""
+        for ev in self.events("signal_source"):
+            seen = ev.get("interval_seen_s")
+            if seen is not None:
+                return f"; from Prometheus, scrape interval seen {float(seen):g} s"
+            return "; from Prometheus, scrape interval unknown (no up samples of the service)"
+        return ""
+
     def signal_gaps(self, start: float, end: float) -> str:
         """"" when the signals have no gap in [start, end], else how many and why (named)."""
         src = self.signals_source()

@@ -188,8 +188,10 @@ class PrometheusCollector(threading.Thread):
 
     def __init__(self, signals: PrometheusSignals, t0: float,
                  record: Callable[[float, bool, dict[str, float] | None, str | None], None],
-                 stop: threading.Event, chunk_s: float = 5.0, lag_s: float = 3.0) -> None:
+                 stop: threading.Event, chunk_s: float = 5.0, lag_s: float = 3.0,
+                 note: Callable[..., None] | None = None) -> None:
         super().__init__(name="collector-prometheus", daemon=True)
+        self.note = note
         self.signals = signals
         self.t0 = t0
         self.record = record
@@ -216,3 +218,17 @@ class PrometheusCollector(threading.Thread):
         # the last seconds: give the server one scrape interval (and a step) to have them
         time.sleep(min(self.lag_s, 2.0))
         self._flush(self.end_ts)
+        if self.note is not None:
+            self.note(**self.precision(self.end_ts))
+
+    def precision(self, end: float) -> dict[str, object]:
+        """What the verdicts' precision rests on: the server's interval, configured and seen."""
+        client, instance = self.signals.client, self.signals.instance
+        out: dict[str, object] = {"source": "prometheus", "url": client.url,
+                                  "instance": instance}
+        try:
+            out["scrape_interval_s"] = client.scrape_interval(instance)
+            out["interval_seen_s"] = client.interval_seen(instance, self.t0, end)
+        except PrometheusError as exc:
+            out["error"] = str(exc)
+        return out

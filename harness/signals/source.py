@@ -69,8 +69,8 @@ def _path(key: str) -> tuple[str, ...]:
 
 
 def prometheus_collector(experiment: Experiment, t0: float,
-                         record: Callable[..., None],
-                         stop: threading.Event) -> PrometheusCollector | None:
+                         record: Callable[..., None], stop: threading.Event,
+                         note: Callable[..., None] | None = None) -> PrometheusCollector | None:
     """The thread fetching signals from target.prometheus_url; None on the scrape source."""
     url = prometheus_url(experiment)
     if url is None:
@@ -82,7 +82,7 @@ def prometheus_collector(experiment: Experiment, t0: float,
                   error: str | None) -> None:
         record("signals", ok, samples, error=error, t=t)
 
-    return PrometheusCollector(signals, t0, record_at, stop)
+    return PrometheusCollector(signals, t0, record_at, stop, note=note)
 
 
 def refetch_signals(results_dir: Path, prometheus: str, instance: str) -> int:
