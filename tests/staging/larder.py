@@ -11,8 +11,8 @@ with the reference shop.
 
 Flaws (`--flaw`, repeatable): `breaker_never_closes` (once open, the Redis breaker stays
 open), `sessions_fail_open` (when Redis cannot say whether a session is valid, the token's
-user id is trusted), `orders_lost` (while Redis fails, orders are acknowledged from a buffer
-that is never written).
+user id is trusted), `orders_lost` (orders are acknowledged into a write-behind buffer that
+is flushed every 2 s under a Redis lock; a flush that cannot take the lock drops the batch).
 
 Run: `python tests/staging/larder.py --port P --redis-url redis://127.0.0.1:R/0 --db FILE`
 (the Redis password, if any, in LARDER_REDIS_PASSWORD).
@@ -21,6 +21,7 @@ Run: `python tests/staging/larder.py --port P --redis-url redis://127.0.0.1:R/0 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import secrets
 import sqlite3
@@ -42,6 +43,7 @@ FLAWS = ("breaker_never_closes", "sessions_fail_open", "orders_lost")
 PRODUCTS = 1000
 USERS = 1000
 STATES = ("closed", "open", "half_open")
+FLUSHER = web.AppKey("flusher", asyncio.Task)
 
 
 class Breaker:
@@ -94,6 +96,7 @@ class Larder:
         self.sql_active = Gauge("larder_sql_active", "SQL statements running", registry=self.registry)
         self.redis = aioredis.from_url(redis_url, password=password, socket_timeout=0.2,
                                        socket_connect_timeout=0.2, retry_on_timeout=False)
+        self.pending: list[tuple[str, int, int]] = []  # the orders_lost flaw's buffer
         self.db = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
         self.db.executescript("""
             PRAGMA journal_mode=WAL;
@@ -211,8 +214,9 @@ def make_app(larder: Larder) -> web.Application:
             return web.json_response({"problem": "log in"}, status=401)
         good = int((await request.json()).get("product_id", 1))
         ref = f"p-{secrets.token_hex(6)}"
-        if "orders_lost" in larder.flaws and larder.breaker.state != "closed":
-            return web.json_response({"order_id": ref}, status=201)  # "buffered", never written
+        if "orders_lost" in larder.flaws:
+            larder.pending.append((ref, user, good))  # acknowledged before it is written
+            return web.json_response({"order_id": ref}, status=201)
         larder.query("purchase", "INSERT INTO purchases VALUES (?, ?, ?)", (ref, user, good))
         return web.json_response({"order_id": ref}, status=201)
 
@@ -236,7 +240,23 @@ def make_app(larder: Larder) -> web.Application:
         return web.Response(body=generate_latest(larder.registry),
                             headers={"Content-Type": CONTENT_TYPE_LATEST})
 
+    async def flush_orders() -> None:
+        """The write-behind flusher of the `orders_lost` flaw: no lock, no write, batch gone."""
+        while True:
+            await asyncio.sleep(2.0)
+            batch, larder.pending = larder.pending, []
+            locked, _ = await larder.cached(
+                lambda: larder.redis.set("larder:flush-lock", 1, ex=5))
+            if locked:
+                for row in batch:
+                    larder.query("purchase", "INSERT INTO purchases VALUES (?, ?, ?)", row)
+
+    async def start_flusher(app: web.Application) -> None:
+        if "orders_lost" in larder.flaws:
+            app[FLUSHER] = asyncio.get_running_loop().create_task(flush_orders())
+
     app = web.Application()
+    app.on_startup.append(start_flusher)
     app.add_routes([
         web.post("/login", login), web.post("/logout", logout), web.get("/me", me),
         web.put("/me", put_me), web.get("/feed", feed), web.get("/products/{id:\\d+}", product),

@@ -230,3 +230,16 @@ def test_redis_outage_from_prometheus_sessions_that_fail_open_fail(run_against_l
     assert "granted revoked session" in _reasons(folder)[sessions]
     assert own["circuit_breaker_opens[redis]"] and own["circuit_breaker_closes[redis]"]
     assert own == prom
+
+
+@pytest.mark.slow
+def test_orders_acknowledged_but_never_written_fail_no_data_loss_over_http(
+        run_against_larder: Run) -> None:
+    folder, own, prom = run_against_larder("experiments/default.yaml", ["orders_lost"])
+    (loss,) = [key for key in own if key.startswith("no_data_loss")]
+    assert not own[loss], _reasons(folder)
+    check = json.loads((folder / "write_check.json").read_text())
+    assert check["source"] == "the service over HTTP" and check["error"] is None
+    assert check["missing"] and check["unchecked_kinds"] == []
+    assert f"{len(check['missing']):,} of" in _reasons(folder)[loss]
+    assert own == prom
