@@ -19,9 +19,33 @@ Python API (what the embedded stack and tests call):
 
 Talk to any of them over HTTP (toxiproxy-python or requests), never through private
 attributes: what works here must work against the real Toxiproxy.
+
+The names above load on first use: importing `harness.proxy.toxic_types` (as experiment
+validation does) must not pull in aiohttp and the HTTP server.
 """
 
-from harness.proxy.embedded import EmbeddedProxy, ProxyProcess, run_in_thread, spawn
-from harness.proxy.server import ProxyServer
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.proxy.embedded import EmbeddedProxy, ProxyProcess, run_in_thread, spawn
+    from harness.proxy.server import ProxyServer
+
+_LAZY = {
+    "EmbeddedProxy": "harness.proxy.embedded",
+    "ProxyProcess": "harness.proxy.embedded",
+    "run_in_thread": "harness.proxy.embedded",
+    "spawn": "harness.proxy.embedded",
+    "ProxyServer": "harness.proxy.server",
+}
 
 __all__ = ["EmbeddedProxy", "ProxyProcess", "ProxyServer", "run_in_thread", "spawn"]
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'harness.proxy' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

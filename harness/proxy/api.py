@@ -16,7 +16,7 @@ from aiohttp import web
 from harness.proxy.errors import ApiError, bad_body
 
 if TYPE_CHECKING:
-    from harness.proxy.server import ProxyServer
+    from harness.proxy.registry import Registry
 
 VERSION = "2.12.0"  # the Toxiproxy release whose API we speak
 
@@ -59,7 +59,7 @@ async def guard(request: web.Request, handler) -> web.StreamResponse:
         return _error(ApiError(f"internal error: {exc}", 500))
 
 
-def make_app(server: ProxyServer) -> web.Application:
+def make_app(server: Registry) -> web.Application:
     app = web.Application(middlewares=[guard], client_max_size=16 * 1024 * 1024)
 
     async def list_proxies(request: web.Request) -> web.Response:

@@ -18,13 +18,22 @@ import socket
 import struct
 import time
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from harness.proxy.stages import Chunk, Stage, make_stage
 from harness.proxy.toxics import Toxic
 
-if TYPE_CHECKING:
-    from harness.proxy.proxy import Proxy
+
+class Proxy(Protocol):
+    """What a connection needs of its proxy (proxy.py): where to dial, which toxics, a registry."""
+
+    connections: set[Connection]
+
+    def upstream_address(self) -> tuple[str, int]: ...
+
+    def toxics_on(self, stream: str) -> list[Toxic]: ...
+
+    def log_dial_failure(self, exc: BaseException) -> None: ...
 
 INBOX_HIGH = 1 << 20  # bytes held by a toxic link before we stop reading its source
 INBOX_LOW = 1 << 18
@@ -175,6 +184,12 @@ class Link:
             self.dest.transport.write(data)
         if self.dest_blocked:
             await self.writable.wait()
+
+    def close_connection(self) -> None:
+        self.conn.close()
+
+    def reset_connection(self) -> None:
+        self.conn.reset()
 
     def stop(self) -> None:
         for stage in self.stages:

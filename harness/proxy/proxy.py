@@ -8,7 +8,8 @@ import socket
 
 from harness.proxy.errors import TOXIC_EXISTS, TOXIC_NOT_FOUND, ApiError, bad_body
 from harness.proxy.link import Connection
-from harness.proxy.toxics import STREAMS, Toxic
+from harness.proxy.toxic_types import STREAMS
+from harness.proxy.toxics import Toxic
 
 log = logging.getLogger("harness.proxy")
 

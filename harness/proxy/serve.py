@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 
 from harness.proxy.errors import ApiError
-from harness.proxy.server import ProxyServer, _proxy_fields
+from harness.proxy.registry import proxy_fields
+from harness.proxy.server import ProxyServer
 
 log = logging.getLogger("harness.proxy")
 
@@ -52,7 +53,7 @@ def load_config(path: Path) -> list[dict]:
     names = set()
     for number, entry in enumerate(entries, start=1):
         try:
-            name = _proxy_fields(entry, f" at proxy {number}")[0]
+            name = proxy_fields(entry, f" at proxy {number}")[0]
         except ApiError as exc:
             raise ConfigError(f"{path}: {exc.message}") from None
         if name in names:

@@ -16,12 +16,19 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from harness.proxy.toxics import Toxic
 
-if TYPE_CHECKING:
-    from harness.proxy.link import Link
+
+class Link(Protocol):
+    """What a stage needs of its link (link.py): the loop, and ways to end the connection."""
+
+    loop: asyncio.AbstractEventLoop
+
+    def close_connection(self) -> None: ...
+
+    def reset_connection(self) -> None: ...
 
 Chunk = tuple[bytes | None, float]
 Emit = Callable[[Chunk], Awaitable[None]]
@@ -148,7 +155,7 @@ class Timeout(Stage):
     def _arm(self) -> None:
         self.stop()
         if self.active and self.attrs["timeout"] > 0:
-            self.timer = self.link.loop.call_later(self.attrs["timeout"] / 1000, self.link.conn.close)
+            self.timer = self.link.loop.call_later(self.attrs["timeout"] / 1000, self.link.close_connection)
 
     async def run(self, chunk: Chunk, emit: Emit) -> None:
         if chunk[0] is None:
@@ -163,7 +170,7 @@ class Timeout(Stage):
     def remove(self) -> None:
         super().remove()
         if self.active:  # the real server closes what the black hole held
-            self.link.conn.close()
+            self.link.close_connection()
 
     def stop(self) -> None:
         if self.timer is not None:
@@ -180,7 +187,7 @@ class ResetPeer(Stage):
 
     async def run(self, chunk: Chunk, emit: Emit) -> None:
         if self.timer is None:
-            self.timer = self.link.loop.call_later(self.attrs["timeout"] / 1000, self.link.conn.reset)
+            self.timer = self.link.loop.call_later(self.attrs["timeout"] / 1000, self.link.reset_connection)
         # data after the first chunk is dropped, as the real toxic stops reading
 
     def stop(self) -> None:

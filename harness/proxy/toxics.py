@@ -11,19 +11,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from harness.proxy.errors import INVALID_STREAM, INVALID_TOXIC_TYPE, ApiError, bad_body
-
-STREAMS = ("upstream", "downstream")  # the real server lists upstream toxics first
-
-# type -> (required attributes, optional attributes defaulting to 0); all integers.
-ATTRIBUTES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "latency": (("latency",), ("jitter",)),
-    "bandwidth": (("rate",), ()),
-    "slow_close": (("delay",), ()),
-    "timeout": (("timeout",), ()),
-    "reset_peer": (("timeout",), ()),
-    "slicer": (("average_size",), ("size_variation", "delay")),
-    "limit_data": (("bytes",), ()),
-}
+from harness.proxy.toxic_types import ATTRIBUTES, STREAMS
 
 _order = itertools.count(1)
 

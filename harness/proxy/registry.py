@@ -1,0 +1,171 @@
+"""The proxies by name and every API operation on them, with no HTTP: `server.py` serves them.
+
+Each method here is one API operation: it checks the whole request first and raises
+`ApiError` (with the real server's status and message) before changing anything, so a
+bad request never leaves a half-created proxy. Every change is logged on one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from harness.proxy.errors import PROXY_EXISTS, PROXY_NOT_FOUND, ApiError, bad_body, missing_field
+from harness.proxy.proxy import Proxy, split_address
+from harness.proxy.toxics import Toxic, parse_toxic, parse_update
+
+log = logging.getLogger("harness.proxy")
+
+
+def proxy_fields(body: object, where: str = "") -> tuple[str, str, str, bool]:
+    """(name, listen, upstream, enabled) from a create/populate entry, checked."""
+    if not isinstance(body, dict):
+        raise bad_body(f"expected a JSON object{where}")
+    name, upstream = body.get("name"), body.get("upstream")
+    listen = body.get("listen") or "127.0.0.1:0"
+    enabled = body.get("enabled", True)
+    for field, value in (("name", name), ("upstream", upstream), ("listen", listen)):
+        if value is not None and not isinstance(value, str):
+            raise bad_body(f"{field}{where} must be a string")
+    if not isinstance(enabled, bool):
+        raise bad_body(f"enabled{where} must be true or false")
+    if not name:
+        raise missing_field(f"name{where}")
+    if not upstream:
+        raise missing_field(f"upstream{where}")
+    split_address(listen, "listen", allow_port_zero=True)
+    split_address(upstream, "upstream", allow_port_zero=False)
+    return name, listen, upstream, enabled
+
+
+class Registry:
+    """Every proxy by name, and the API's operations on them (no HTTP here)."""
+
+    def __init__(self) -> None:
+        self.proxies: dict[str, Proxy] = {}
+        self.lock = asyncio.Lock()  # API changes one at a time, like the real server's mutexes
+
+    def stop_all(self) -> None:
+        """Stop every proxy (listeners and connections) and forget it."""
+        for proxy in self.proxies.values():
+            proxy.stop()
+        self.proxies.clear()
+
+    # -- proxies ----------------------------------------------------------------------------
+    def get(self, name: str) -> Proxy:
+        try:
+            return self.proxies[name]
+        except KeyError:
+            raise ApiError(*PROXY_NOT_FOUND) from None
+
+    async def create(self, body: object) -> Proxy:
+        name, listen, upstream, enabled = proxy_fields(body)
+        async with self.lock:
+            if name in self.proxies:
+                raise ApiError(*PROXY_EXISTS)
+            return await self._add(name, listen, upstream, enabled)
+
+    async def _add(self, name: str, listen: str, upstream: str, enabled: bool) -> Proxy:
+        proxy = Proxy(name, listen, upstream)
+        if enabled:
+            await proxy.start()  # raises before the proxy is registered
+        self.proxies[name] = proxy
+        log.info("proxy %s created %s", name, proxy.describe())
+        return proxy
+
+    async def populate(self, body: object) -> list[Proxy]:
+        """Create or replace the listed proxies; on a failure, raise with those done so far.
+
+        The caller reads `.done` off the raised ApiError to report them.
+        """
+        if not isinstance(body, list):
+            raise bad_body("expected a JSON array of proxies")
+        entries, names = [], set()
+        for number, entry in enumerate(body, start=1):
+            fields = proxy_fields(entry, f" at proxy {number}")
+            if fields[0] in names:
+                raise bad_body(f"duplicate proxy name {fields[0]!r}")
+            names.add(fields[0])
+            entries.append(fields)
+        done: list[Proxy] = []
+        async with self.lock:
+            for name, listen, upstream, enabled in entries:
+                existing = self.proxies.get(name)
+                if existing is not None and (existing.listen, existing.upstream) == (listen, upstream):
+                    done.append(existing)
+                    continue
+                if existing is not None:
+                    existing.stop()
+                    del self.proxies[name]
+                    log.info("proxy %s replaced", name)
+                try:
+                    done.append(await self._add(name, listen, upstream, enabled))
+                except ApiError as exc:
+                    exc.done = done
+                    raise
+        return done
+
+    async def update(self, name: str, body: object) -> Proxy:
+        """Partial update: absent fields keep their value; a new address restarts the proxy."""
+        async with self.lock:
+            proxy = self.get(name)
+            if not isinstance(body, dict):
+                raise bad_body("expected a JSON object")
+            listen = body.get("listen", proxy.listen)
+            upstream = body.get("upstream", proxy.upstream)
+            enabled = body.get("enabled", proxy.enabled)
+            split_address(listen, "listen", allow_port_zero=True)
+            split_address(upstream, "upstream", allow_port_zero=False)
+            if not isinstance(enabled, bool):
+                raise bad_body("enabled must be true or false")
+            if (listen, upstream) != (proxy.listen, proxy.upstream):
+                proxy.stop()
+                proxy.listen, proxy.upstream = listen, upstream
+            try:
+                if enabled and not proxy.enabled:
+                    await proxy.start()
+                elif not enabled and proxy.enabled:
+                    proxy.stop()
+            finally:
+                log.info("proxy %s updated %s", name, proxy.describe())
+            return proxy
+
+    async def delete(self, name: str) -> None:
+        async with self.lock:
+            proxy = self.get(name)
+            proxy.stop()
+            del self.proxies[name]
+            log.info("proxy %s deleted", name)
+
+    async def reset(self) -> None:
+        """Every proxy enabled again, every toxic removed."""
+        async with self.lock:
+            for proxy in self.proxies.values():
+                await proxy.start()
+                for toxic in proxy.toxic_list():
+                    proxy.remove_toxic(toxic.name)
+            log.info("reset: every proxy enabled, every toxic removed")
+
+    # -- toxics -----------------------------------------------------------------------------
+    async def add_toxic(self, proxy_name: str, body: object) -> Toxic:
+        async with self.lock:
+            proxy = self.get(proxy_name)
+            toxic = parse_toxic(body)
+            proxy.add_toxic(toxic)
+            log.info("toxic %s added to %s: %s", toxic.name, proxy_name, toxic.describe())
+            return toxic
+
+    async def update_toxic(self, proxy_name: str, toxic_name: str, body: object) -> Toxic:
+        async with self.lock:
+            proxy = self.get(proxy_name)
+            toxic = proxy.get_toxic(toxic_name)
+            toxicity, attributes = parse_update(toxic, body)
+            proxy.update_toxic(toxic, toxicity, attributes)
+            log.info("toxic %s updated on %s: %s", toxic.name, proxy_name, toxic.describe())
+            return toxic
+
+    async def delete_toxic(self, proxy_name: str, toxic_name: str) -> None:
+        async with self.lock:
+            proxy = self.get(proxy_name)
+            proxy.remove_toxic(toxic_name)
+            log.info("toxic %s removed from %s", toxic_name, proxy_name)
