@@ -29,6 +29,16 @@ def split_address(value: object, field: str, allow_port_zero: bool) -> tuple[str
     return host, port
 
 
+def listen_address(listen: str) -> tuple[str, int]:
+    """(host, port) to bind, or the real server's 500 for an address Go cannot listen on."""
+    host, colon, port_text = listen.rpartition(":")
+    if not colon:
+        raise ApiError(f"listen tcp: address {listen}: missing port in address", 500)
+    if not port_text.isdigit() or int(port_text) > 65535:
+        raise ApiError(f"listen tcp: address {port_text}: invalid port", 500)
+    return host.strip("[]"), int(port_text)
+
+
 class Proxy:
     """Listens on `listen`, dials `upstream` for each client, runs toxics on the links."""
 
@@ -39,6 +49,7 @@ class Proxy:
         self.enabled = False
         self.toxics: dict[str, Toxic] = {}
         self.connections: set[Connection] = set()
+        self.byte_counts = {stream: [0, 0] for stream in STREAMS}  # [received, sent], for /metrics
         self.server: asyncio.AbstractServer | None = None
 
     def to_json(self) -> dict:
@@ -58,10 +69,11 @@ class Proxy:
         """Bind and accept; a taken address is the real server's 500 `listen tcp ...` error."""
         if self.enabled:
             return
-        host, port = split_address(self.listen, "listen", allow_port_zero=True)
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        try:
-            sock = socket.create_server((host, port), family=family, backlog=1024)
+        host, port = listen_address(self.listen)
+        family = socket.AF_INET6 if ":" in host or not host else socket.AF_INET
+        try:  # no host (`listen` left out): every interface, as the real server does
+            sock = socket.create_server((host, port), family=family, backlog=1024,
+                                        dualstack_ipv6=not host and socket.has_dualstack_ipv6())
         except OSError as exc:
             reason = (exc.strerror or str(exc)).lower()
             raise ApiError(f"listen tcp {self.listen}: bind: {reason}", 500) from None
@@ -82,7 +94,30 @@ class Proxy:
         self.enabled = False
 
     def upstream_address(self) -> tuple[str, int]:
-        return split_address(self.upstream, "upstream", allow_port_zero=False)
+        """Where to dial; an upstream that is not `host:port` fails at dial time, as in Go."""
+        try:
+            return split_address(self.upstream, "upstream", allow_port_zero=False)
+        except ApiError as exc:
+            raise OSError(exc.message) from None
+
+    async def same_listen(self, listen: str) -> bool:
+        """Whether `listen` names the address this proxy is bound to (`localhost:P` does
+        for 127.0.0.1:P): then an update or /populate keeps it running."""
+        if listen == self.listen:
+            return True
+        try:
+            host, port = split_address(listen, "listen", allow_port_zero=True)
+            bound_host, bound_port = split_address(self.listen, "listen", allow_port_zero=True)
+        except ApiError:
+            return False
+        if port == 0 or port != bound_port:
+            return False
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host or None, port, type=socket.SOCK_STREAM)
+        except OSError:
+            return False
+        return any(info[4][0] == bound_host for info in infos)
 
     def log_dial_failure(self, exc: BaseException) -> None:
         log.warning("proxy %s could not reach upstream %s: %s", self.name, self.upstream, exc)
@@ -92,7 +127,7 @@ class Proxy:
         return [t for stream in STREAMS for t in self.toxics_on(stream)]
 
     def toxics_on(self, stream: str) -> list[Toxic]:
-        return sorted((t for t in self.toxics.values() if t.stream == stream), key=lambda t: t.seq)
+        return sorted((t for t in self.toxics.values() if t.chain == stream), key=lambda t: t.seq)
 
     def get_toxic(self, name: str) -> Toxic:
         try:
@@ -105,19 +140,19 @@ class Proxy:
             raise ApiError(*TOXIC_EXISTS)
         self.toxics[toxic.name] = toxic
         for conn in self._ready_connections():
-            conn.links[toxic.stream].add_toxic(toxic)
+            conn.links[toxic.chain].add_toxic(toxic)
 
     def update_toxic(self, toxic: Toxic, toxicity: float, attributes: dict[str, int]) -> None:
         toxic.toxicity = toxicity
         toxic.attributes = attributes
         for conn in self._ready_connections():
-            conn.links[toxic.stream].update_toxic(toxic)
+            conn.links[toxic.chain].update_toxic(toxic)
 
     def remove_toxic(self, name: str) -> Toxic:
         toxic = self.get_toxic(name)
         del self.toxics[name]
         for conn in self._ready_connections():
-            conn.links[toxic.stream].remove_toxic(toxic)
+            conn.links[toxic.chain].remove_toxic(toxic)
         return toxic
 
     def _ready_connections(self) -> list[Connection]:

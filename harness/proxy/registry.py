@@ -11,7 +11,7 @@ import asyncio
 import logging
 
 from harness.proxy.errors import PROXY_EXISTS, PROXY_NOT_FOUND, ApiError, bad_body, missing_field
-from harness.proxy.proxy import Proxy, split_address
+from harness.proxy.proxy import Proxy
 from harness.proxy.toxics import Toxic, parse_toxic, parse_update
 
 log = logging.getLogger("harness.proxy")
@@ -22,7 +22,7 @@ def proxy_fields(body: object, where: str = "") -> tuple[str, str, str, bool]:
     if not isinstance(body, dict):
         raise bad_body(f"expected a JSON object{where}")
     name, upstream = body.get("name"), body.get("upstream")
-    listen = body.get("listen") or "127.0.0.1:0"
+    listen = body.get("listen") or ":0"  # every interface, a free port: the real server's default
     enabled = body.get("enabled", True)
     for field, value in (("name", name), ("upstream", upstream), ("listen", listen)):
         if value is not None and not isinstance(value, str):
@@ -33,9 +33,7 @@ def proxy_fields(body: object, where: str = "") -> tuple[str, str, str, bool]:
         raise missing_field(f"name{where}")
     if not upstream:
         raise missing_field(f"upstream{where}")
-    split_address(listen, "listen", allow_port_zero=True)
-    split_address(upstream, "upstream", allow_port_zero=False)
-    return name, listen, upstream, enabled
+    return name, listen, upstream, enabled  # a bad listen fails to bind (500), a bad upstream each dial
 
 
 class Registry:
@@ -91,7 +89,7 @@ class Registry:
         async with self.lock:
             for name, listen, upstream, enabled in entries:
                 existing = self.proxies.get(name)
-                if existing is not None and (existing.listen, existing.upstream) == (listen, upstream):
+                if existing is not None and existing.upstream == upstream and await existing.same_listen(listen):
                     done.append(existing)
                     continue
                 if existing is not None:
@@ -114,11 +112,12 @@ class Registry:
             listen = body.get("listen", proxy.listen)
             upstream = body.get("upstream", proxy.upstream)
             enabled = body.get("enabled", proxy.enabled)
-            split_address(listen, "listen", allow_port_zero=True)
-            split_address(upstream, "upstream", allow_port_zero=False)
+            for field, value in (("listen", listen), ("upstream", upstream)):
+                if not isinstance(value, str):
+                    raise bad_body(f"{field} must be a string")
             if not isinstance(enabled, bool):
                 raise bad_body("enabled must be true or false")
-            if (listen, upstream) != (proxy.listen, proxy.upstream):
+            if upstream != proxy.upstream or not await proxy.same_listen(listen):
                 proxy.stop()
                 proxy.listen, proxy.upstream = listen, upstream
             try:

@@ -1,9 +1,11 @@
 """Running the fault proxy standalone: `stampede proxy` and `python -m harness.proxy`.
 
-Like `toxiproxy-server`: serve the API on --host/--port, apply a /populate-style JSON
-config at start, log each change on one line, stop cleanly on Ctrl-C or SIGTERM. A
-config that does not parse or validate is reported with its file name before anything
-starts, and the exit status is non-zero.
+Like `toxiproxy-server`, with its Go-style flags (`-host -port -config -seed -version
+-proxy-metrics -runtime-metrics`; the `--long` spellings work too): serve the API, apply a
+/populate-style JSON config at start, log each change on one line (LOG_LEVEL: debug,
+info, warn, error), stop cleanly on Ctrl-C or SIGTERM. A config that does not read,
+parse or validate is logged with its file name and the server keeps serving without it,
+as the real server does.
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import random
 import signal
 import sys
 from pathlib import Path
 
+from harness.proxy.api import VERSION
 from harness.proxy.errors import ApiError
+from harness.proxy.metrics import MetricsOptions
 from harness.proxy.registry import proxy_fields
 from harness.proxy.server import ProxyServer
 
@@ -28,11 +34,18 @@ class ConfigError(Exception):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="API address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8474, help="API port (default 8474; 0 picks one)")
-    parser.add_argument(
-        "--config", type=Path, help="JSON array of proxies, as for POST /populate, created at start"
-    )
+    """The real server's flags, Go-style (`-host`), with `--host` etc. as aliases."""
+    parser.add_argument("-host", "--host", default="localhost",
+                        help="API address (default localhost, as the real server)")
+    parser.add_argument("-port", "--port", type=int, default=8474, help="API port (default 8474; 0 picks one)")
+    parser.add_argument("-config", "--config", type=Path,
+                        help="JSON array of proxies, as for POST /populate, created at start")
+    parser.add_argument("-seed", "--seed", type=int, help="seed for the toxicity draws")
+    parser.add_argument("-version", "--version", action="store_true", help="print the version and exit")
+    parser.add_argument("-proxy-metrics", "--proxy-metrics", action="store_true",
+                        help="serve per-proxy byte counters at /metrics (Prometheus)")
+    parser.add_argument("-runtime-metrics", "--runtime-metrics", action="store_true",
+                        help="serve process metrics at /metrics (Prometheus)")
 
 
 def load_config(path: Path) -> list[dict]:
@@ -83,21 +96,16 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-async def _serve(host: str, port: int, entries: list[dict]) -> int:
-    server = ProxyServer(host, port)
+async def _serve(host: str, port: int, config: Path | None, metrics: MetricsOptions) -> int:
+    server = ProxyServer(host, port, metrics=metrics)
     try:
         await server.start()
     except OSError as exc:
         print(f"stampede proxy: cannot serve the API on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     try:
-        if entries:
-            try:
-                await server.populate(entries)
-            except ApiError as exc:
-                print(f"stampede proxy: config: {exc.message}", file=sys.stderr)
-                return 1
-            log.info("populated %d proxies from config", len(entries))
+        if config is not None:
+            await _populate_from(server, config)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -109,19 +117,44 @@ async def _serve(host: str, port: int, entries: list[dict]) -> int:
         await server.close()
 
 
-def main(host: str = "127.0.0.1", port: int = 8474, config: Path | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr, force=True
-    )
+async def _populate_from(server: ProxyServer, config: Path) -> None:
+    """Create the config's proxies; a bad file is logged and skipped, as the real server does."""
     try:
-        entries = load_config(config) if config else []
+        entries = load_config(config)
+        await server.populate(entries)
     except ConfigError as exc:
-        print(f"stampede proxy: {exc}", file=sys.stderr)
-        return 2
+        log.error("Failed to populate proxies from file: %s", exc)
+    except ApiError as exc:
+        log.error("Failed to populate proxies from file: %s: %s", config, exc.message)
+    else:
+        log.info("populated %d proxies from config %s", len(entries), config)
+
+
+LOG_LEVELS = {"trace": logging.DEBUG, "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
+              "warning": logging.WARNING, "error": logging.ERROR, "fatal": logging.CRITICAL}
+
+
+def main(
+    host: str = "localhost",
+    port: int = 8474,
+    config: Path | None = None,
+    args: argparse.Namespace | None = None,
+) -> int:
+    """Serve until Ctrl-C or SIGTERM; `args` carries the other flags (seed, version, metrics)."""
+    if args is not None and args.version:
+        print(f"toxiproxy-server version {VERSION} (stampede)")
+        return 0
+    level = LOG_LEVELS.get(os.environ.get("LOG_LEVEL", "info").lower(), logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(message)s", stream=sys.stderr, force=True)
+    if args is not None and args.seed is not None:
+        random.seed(args.seed)
+    metrics = MetricsOptions(
+        proxy=bool(args and args.proxy_metrics), runtime=bool(args and args.runtime_metrics)
+    )
     raise_fd_limit()
     loop = new_event_loop()
     try:
-        return loop.run_until_complete(_serve(host, port, entries))
+        return loop.run_until_complete(_serve(host, port, config, metrics))
     finally:
         loop.close()
 
@@ -130,4 +163,4 @@ def cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.proxy", description=__doc__.split("\n")[0])
     add_arguments(parser)
     args = parser.parse_args(argv)
-    return main(args.host, args.port, args.config)
+    return main(args.host, args.port, args.config, args)

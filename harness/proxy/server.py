@@ -7,6 +7,7 @@ import logging
 from aiohttp import web
 
 from harness.proxy.api import make_app
+from harness.proxy.metrics import MetricsOptions
 from harness.proxy.registry import Registry
 
 log = logging.getLogger("harness.proxy")
@@ -15,10 +16,11 @@ log = logging.getLogger("harness.proxy")
 class ProxyServer(Registry):
     """The fault proxy: proxies by name plus the HTTP API, living on the running loop."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 8474) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 8474, metrics: MetricsOptions | None = None) -> None:
         super().__init__()
         self.host = host
         self.port = port
+        self.metrics = metrics or MetricsOptions()
         self.runner: web.AppRunner | None = None
 
     @property
@@ -27,7 +29,7 @@ class ProxyServer(Registry):
 
     async def start(self) -> None:
         """Serve the API; port 0 picks a free one (see `api_url`)."""
-        self.runner = web.AppRunner(make_app(self), access_log=None, handle_signals=False)
+        self.runner = web.AppRunner(make_app(self, self.metrics), access_log=None, handle_signals=False)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.host, self.port, backlog=512)
         try:

@@ -115,7 +115,11 @@ class Latency(Stage):
 
 
 class Bandwidth(Stage):
-    """Caps throughput at `rate` KB/s (1 KB = 1000 bytes), in pieces of at most 100 ms."""
+    """Caps throughput at `rate` KB/s (1 KB = 1000 bytes), in pieces of at most 100 ms.
+
+    A rate of 0 or less holds the data until the toxic is removed or updated, as the
+    real server's loop does (it sends empty pieces forever).
+    """
 
     def __init__(self, toxic: Toxic, link: Link) -> None:
         super().__init__(toxic, link)
@@ -123,8 +127,13 @@ class Bandwidth(Stage):
 
     async def run(self, chunk: Chunk, emit: Emit) -> None:
         data = chunk[0]
+        if data is None:
+            await emit(chunk)
+            return
+        while self.attrs["rate"] <= 0 and not self.removed:
+            await self.sleep(0.1)  # woken early by an update or the removal
         rate = self.attrs["rate"] * 1000  # bytes per second
-        if data is None or rate <= 0:
+        if rate <= 0:
             await emit(chunk)
             return
         piece_size = max(rate // 10, 1)
@@ -217,7 +226,11 @@ class Slicer(Stage):
 
 
 class LimitData(Stage):
-    """Lets `bytes` bytes through in this direction, then closes the connection."""
+    """Lets `bytes` bytes through in this direction, then ends the stream (the connection closes).
+
+    Checked when data arrives, as in the real server: `bytes: 0`, or a limit lowered below
+    what already passed, ends the stream at the next chunk.
+    """
 
     def __init__(self, toxic: Toxic, link: Link) -> None:
         super().__init__(toxic, link)
@@ -228,13 +241,12 @@ class LimitData(Stage):
         if data is None:
             await emit(chunk)
             return
-        remaining = self.attrs["bytes"] - self.passed
-        if remaining <= 0:
-            return  # already closing: nothing more gets through
+        remaining = max(self.attrs["bytes"] - self.passed, 0)
         piece = data[:remaining]
-        self.passed += len(piece)
-        await emit((piece, chunk[1]))
-        if self.passed >= self.attrs["bytes"]:
+        if piece:
+            self.passed += len(piece)
+            await emit((piece, chunk[1]))
+        if self.passed >= self.attrs["bytes"]:  # also `bytes: 0`, or lowered below what passed
             await emit((None, chunk[1]))
 
 
