@@ -15,7 +15,8 @@ Python API (what the embedded stack and tests call):
   `python -m harness.proxy` (the same as `stampede proxy`) as a child process and waits
   until its API answers; `.api_url`, `.pid`, `.stop()` (terminate, then kill); a context
   manager. Port 0 picks a free port. The embedded stack uses this, so that forwarding
-  never competes with the orchestrator for the GIL.
+  never competes with the orchestrator for the GIL; with `-workers N` (default: the cores,
+  at most 4) the data path runs on N processes sharing each port (see worker.py).
 
 Talk to any of them over HTTP (toxiproxy-python or requests), never through private
 attributes: what works here must work against the real Toxiproxy.

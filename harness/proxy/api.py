@@ -144,7 +144,8 @@ def make_app(server: Registry, options: MetricsOptions | None = None) -> web.App
     async def metrics(request: web.Request) -> web.Response:
         if not options.enabled:
             return web.Response(text="404 page not found\n", status=404)
-        body = render(options, server.proxies.values())
+        counts = await server.byte_counts()
+        body = render(options, [p for p in server.proxies.values() if p.name in counts], counts)
         return web.Response(body=body.encode(), headers={"Content-Type": CONTENT_TYPE})
 
     async def version(request: web.Request) -> web.Response:

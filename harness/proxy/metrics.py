@@ -2,8 +2,9 @@
 
 `-proxy-metrics` adds `toxiproxy_proxy_received_bytes_total` and
 `toxiproxy_proxy_sent_bytes_total` (labels direction, listener, proxy, upstream);
-`-runtime-metrics` adds the `process_*` gauges (the real server also has Go's `go_*`,
-which a Python process has no equivalent for). With neither flag /metrics is a 404.
+`-runtime-metrics` adds the `process_*` gauges of the API process (the real server also
+has Go's `go_*`, which a Python process has no equivalent for). With neither flag
+/metrics is a 404.
 """
 
 from __future__ import annotations
@@ -27,13 +28,12 @@ class MetricsOptions:
         return self.proxy or self.runtime
 
 
-class Counted(Protocol):
-    """What a proxy shows: its names, and per direction [received, sent] byte counts."""
+class Named(Protocol):
+    """What a proxy's metric labels show."""
 
     name: str
     listen: str
     upstream: str
-    byte_counts: dict[str, list[int]]
 
 
 def _labels(**labels: str) -> str:
@@ -42,7 +42,7 @@ def _labels(**labels: str) -> str:
     return "{" + inner + "}"
 
 
-def proxy_lines(proxies: Iterable[Counted]) -> list[str]:
+def proxy_lines(proxies: Iterable[Named], counts: dict[str, dict[str, list[int]]]) -> list[str]:
     proxies = sorted(proxies, key=lambda p: p.name)
     lines = []
     for index, metric in enumerate(("received", "sent")):
@@ -52,7 +52,7 @@ def proxy_lines(proxies: Iterable[Counted]) -> list[str]:
             for direction in ("downstream", "upstream"):
                 labels = _labels(direction=direction, listener=proxy.listen, proxy=proxy.name,
                                  upstream=proxy.upstream)
-                lines.append(f"{name}{labels} {proxy.byte_counts[direction][index]}")
+                lines.append(f"{name}{labels} {counts[proxy.name][direction][index]}")
     return lines
 
 
@@ -88,10 +88,11 @@ def runtime_lines() -> list[str]:
     return lines
 
 
-def render(options: MetricsOptions, proxies: Iterable[Counted]) -> str:
+def render(options: MetricsOptions, proxies: Iterable[Named], counts: dict[str, dict[str, list[int]]]) -> str:
+    """`counts`: per proxy and direction, [received, sent] (summed over worker processes)."""
     lines = runtime_lines() if options.runtime else []
     if options.proxy:
-        lines += proxy_lines(proxies)
+        lines += proxy_lines(proxies, counts)
     return "\n".join(lines) + "\n"
 
 

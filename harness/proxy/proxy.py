@@ -42,8 +42,9 @@ def listen_address(listen: str) -> tuple[str, int]:
 class Proxy:
     """Listens on `listen`, dials `upstream` for each client, runs toxics on the links."""
 
-    def __init__(self, name: str, listen: str, upstream: str) -> None:
+    def __init__(self, name: str, listen: str, upstream: str, reuse_port: bool = False) -> None:
         self.name = name
+        self.reuse_port = reuse_port
         self.listen = listen
         self.upstream = upstream
         self.enabled = False
@@ -72,8 +73,8 @@ class Proxy:
         host, port = listen_address(self.listen)
         family = socket.AF_INET6 if ":" in host or not host else socket.AF_INET
         try:  # no host (`listen` left out): every interface, as the real server does
-            sock = socket.create_server((host, port), family=family, backlog=1024,
-                                        dualstack_ipv6=not host and socket.has_dualstack_ipv6())
+            sock = socket.create_server((host, port), family=family, backlog=1024, reuse_port=self.reuse_port,
+                                        dualstack_ipv6=host in ("", "::") and socket.has_dualstack_ipv6())
         except OSError as exc:
             reason = (exc.strerror or str(exc)).lower()
             raise ApiError(f"listen tcp {self.listen}: bind: {reason}", 500) from None

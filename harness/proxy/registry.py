@@ -8,7 +8,9 @@ bad request never leaves a half-created proxy. Every change is logged on one lin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from harness.proxy.errors import PROXY_EXISTS, PROXY_NOT_FOUND, ApiError, bad_body, missing_field
 from harness.proxy.proxy import Proxy
@@ -39,15 +41,47 @@ def proxy_fields(body: object, where: str = "") -> tuple[str, str, str, bool]:
 class Registry:
     """Every proxy by name, and the API's operations on them (no HTTP here)."""
 
-    def __init__(self) -> None:
+    def __init__(self, reuse_port: bool = False) -> None:
         self.proxies: dict[str, Proxy] = {}
         self.lock = asyncio.Lock()  # API changes one at a time, like the real server's mutexes
+        self.reuse_port = reuse_port  # listeners shared with worker processes (SO_REUSEPORT)
+        # called after every change, with the lock held: pushes the new state to the workers
+        self.mirror: Callable[[list[dict]], Awaitable[None]] | None = None
+
+    @contextlib.asynccontextmanager
+    async def changing(self) -> AsyncIterator[None]:
+        """One API change at a time; afterwards (also after a failure) the workers follow."""
+        async with self.lock:
+            try:
+                yield
+            finally:
+                if self.mirror is not None:
+                    await self.mirror(self.state())
+
+    def state(self) -> list[dict]:
+        """Every proxy with its toxics, as worker processes mirror it (see workers.py)."""
+        return [
+            {**proxy.to_json(), "toxics": [{**t.to_json(), "seq": t.seq} for t in proxy.toxic_list()]}
+            for proxy in self.proxies.values()
+        ]
+
+    async def byte_counts(self) -> dict[str, dict[str, list[int]]]:
+        """Per proxy and direction, [received, sent] bytes (summed over workers by a subclass)."""
+        return {name: {d: list(c) for d, c in proxy.byte_counts.items()} for name, proxy in self.proxies.items()}
 
     def stop_all(self) -> None:
         """Stop every proxy (listeners and connections) and forget it."""
         for proxy in self.proxies.values():
             proxy.stop()
         self.proxies.clear()
+
+    def _check_port_free(self, proxy: Proxy) -> None:
+        """With SO_REUSEPORT two of our proxies could share a port: refuse as a bind would."""
+        if not self.reuse_port or proxy.listen.endswith(":0"):
+            return
+        for other in self.proxies.values():
+            if other is not proxy and other.enabled and other.listen == proxy.listen:
+                raise ApiError(f"listen tcp {proxy.listen}: bind: address already in use", 500)
 
     # -- proxies ----------------------------------------------------------------------------
     def get(self, name: str) -> Proxy:
@@ -58,13 +92,14 @@ class Registry:
 
     async def create(self, body: object) -> Proxy:
         name, listen, upstream, enabled = proxy_fields(body)
-        async with self.lock:
+        async with self.changing():
             if name in self.proxies:
                 raise ApiError(*PROXY_EXISTS)
             return await self._add(name, listen, upstream, enabled)
 
     async def _add(self, name: str, listen: str, upstream: str, enabled: bool) -> Proxy:
-        proxy = Proxy(name, listen, upstream)
+        proxy = Proxy(name, listen, upstream, reuse_port=self.reuse_port)
+        self._check_port_free(proxy)
         if enabled:
             await proxy.start()  # raises before the proxy is registered
         self.proxies[name] = proxy
@@ -86,7 +121,7 @@ class Registry:
             names.add(fields[0])
             entries.append(fields)
         done: list[Proxy] = []
-        async with self.lock:
+        async with self.changing():
             for name, listen, upstream, enabled in entries:
                 existing = self.proxies.get(name)
                 if existing is not None and existing.upstream == upstream and await existing.same_listen(listen):
@@ -105,7 +140,7 @@ class Registry:
 
     async def update(self, name: str, body: object) -> Proxy:
         """Partial update: absent fields keep their value; a new address restarts the proxy."""
-        async with self.lock:
+        async with self.changing():
             proxy = self.get(name)
             if not isinstance(body, dict):
                 raise bad_body("expected a JSON object")
@@ -122,6 +157,7 @@ class Registry:
                 proxy.listen, proxy.upstream = listen, upstream
             try:
                 if enabled and not proxy.enabled:
+                    self._check_port_free(proxy)
                     await proxy.start()
                 elif not enabled and proxy.enabled:
                     proxy.stop()
@@ -130,7 +166,7 @@ class Registry:
             return proxy
 
     async def delete(self, name: str) -> None:
-        async with self.lock:
+        async with self.changing():
             proxy = self.get(name)
             proxy.stop()
             del self.proxies[name]
@@ -138,7 +174,7 @@ class Registry:
 
     async def reset(self) -> None:
         """Every proxy enabled again, every toxic removed."""
-        async with self.lock:
+        async with self.changing():
             for proxy in self.proxies.values():
                 await proxy.start()
                 for toxic in proxy.toxic_list():
@@ -147,7 +183,7 @@ class Registry:
 
     # -- toxics -----------------------------------------------------------------------------
     async def add_toxic(self, proxy_name: str, body: object) -> Toxic:
-        async with self.lock:
+        async with self.changing():
             proxy = self.get(proxy_name)
             toxic = parse_toxic(body)
             proxy.add_toxic(toxic)
@@ -155,7 +191,7 @@ class Registry:
             return toxic
 
     async def update_toxic(self, proxy_name: str, toxic_name: str, body: object) -> Toxic:
-        async with self.lock:
+        async with self.changing():
             proxy = self.get(proxy_name)
             toxic = proxy.get_toxic(toxic_name)
             toxicity, attributes = parse_update(toxic, body)
@@ -164,7 +200,7 @@ class Registry:
             return toxic
 
     async def delete_toxic(self, proxy_name: str, toxic_name: str) -> None:
-        async with self.lock:
+        async with self.changing():
             proxy = self.get(proxy_name)
             proxy.remove_toxic(toxic_name)
             log.info("toxic %s removed from %s", toxic_name, proxy_name)

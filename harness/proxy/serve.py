@@ -25,6 +25,7 @@ from harness.proxy.errors import ApiError
 from harness.proxy.metrics import MetricsOptions
 from harness.proxy.registry import proxy_fields
 from harness.proxy.server import ProxyServer
+from harness.proxy.workers import MAX_DEFAULT_WORKERS, default_workers
 
 log = logging.getLogger("harness.proxy")
 
@@ -46,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="serve per-proxy byte counters at /metrics (Prometheus)")
     parser.add_argument("-runtime-metrics", "--runtime-metrics", action="store_true",
                         help="serve process metrics at /metrics (Prometheus)")
+    parser.add_argument("-workers", "--workers", type=int, default=None,
+                        help="event loops forwarding data, each its own process sharing every listen "
+                        f"port (default: the cores available, at most {MAX_DEFAULT_WORKERS}; 1: one process)")
 
 
 def load_config(path: Path) -> list[dict]:
@@ -96,20 +100,18 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-async def _serve(host: str, port: int, config: Path | None, metrics: MetricsOptions) -> int:
-    server = ProxyServer(host, port, metrics=metrics)
+async def _serve(host: str, port: int, config: Path | None, metrics: MetricsOptions, workers: int) -> int:
+    server = ProxyServer(host, port, metrics=metrics, workers=workers)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     try:
-        await server.start()
-    except OSError as exc:
-        print(f"stampede proxy: cannot serve the API on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    try:
-        if config is not None:
-            await _populate_from(server, config)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
+        try:
+            await server.start(prepare=(lambda: _populate_from(server, config)) if config is not None else None)
+        except OSError as exc:
+            print(f"stampede proxy: cannot serve the API on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
         await stop.wait()
         log.info("stopping: closing every listener and connection")
         return 0
@@ -151,10 +153,11 @@ def main(
     metrics = MetricsOptions(
         proxy=bool(args and args.proxy_metrics), runtime=bool(args and args.runtime_metrics)
     )
+    workers = args.workers if args is not None and args.workers else default_workers()
     raise_fd_limit()
     loop = new_event_loop()
     try:
-        return loop.run_until_complete(_serve(host, port, config, metrics))
+        return loop.run_until_complete(_serve(host, port, config, metrics, workers))
     finally:
         loop.close()
 

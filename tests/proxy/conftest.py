@@ -1,7 +1,7 @@
 """Fixtures for the fault proxy: ours and the real Toxiproxy, cleaned between tests.
 
 `api` (and everything built on it: `redis_proxy`, `toxiproxy_client`) is parametrized over
-both servers, so each contract and behaviour test runs against ours and against the real
+both servers (ours twice: in a thread, and as a process with worker processes), so each contract and behaviour test runs against ours and against the real
 `toxiproxy-server` (v2.8.0, `../shared/tools/toxiproxy/`, or $STAMPEDE_TOXIPROXY_SERVER)
 with the same assertions: where they pass on both, the two agree. Tests that need our
 server's internals use `proxy_server` and override `api` to ours only.
@@ -44,7 +44,16 @@ def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProce
         yield server
 
 
-SERVERS = ["ours", "real"]
+@pytest.fixture(scope="session")
+def workers_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+    """Ours as a process with two worker processes (`-workers 3`): three event loops share each port."""
+    log = tmp_path_factory.mktemp("proxy-workers") / "server.log"
+    with spawn(log_path=log, extra_args=("-workers", "3")) as server:
+        yield server
+
+
+SERVERS = ["ours", "real", "workers"]
+FIXTURES = {"ours": "proxy_server", "real": "real_server", "workers": "workers_server"}
 
 
 class Api:
@@ -53,7 +62,8 @@ class Api:
 
     def __init__(self, base: str, kind: str = "ours") -> None:
         self.base = base
-        self.kind = kind  # "ours" or "real"
+        self.kind = "real" if kind == "real" else "ours"  # "workers" is ours too
+        self.workers = kind == "workers"
         self.session = requests.Session()
 
     def __call__(self, method: str, path: str, **kwargs) -> requests.Response:
@@ -67,8 +77,8 @@ class Api:
 
 @pytest.fixture(params=SERVERS)
 def api(request: pytest.FixtureRequest) -> Iterator[Api]:
-    """The API of ours (in a thread of this process) or of the real server (a child process)."""
-    server = request.getfixturevalue("proxy_server" if request.param == "ours" else "real_server")
+    """The API of ours (in a thread of this process, or a process with workers) or of the real server."""
+    server = request.getfixturevalue(FIXTURES[request.param])
     yield from clean_api(server.api_url, request.param)
 
 

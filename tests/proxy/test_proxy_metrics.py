@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 
 import pytest
 import requests
@@ -25,8 +26,13 @@ def traffic_and_metrics(server, upstream: str) -> tuple[dict[str, int], str]:
     with socket.create_connection((host, int(port)), timeout=TIMEOUT) as sock:
         sock.sendall(b"PING\r\n")
         assert sock.recv(100).startswith(b"-NOAUTH")
-    text = requests.get(f"{server.api_url}/metrics", timeout=TIMEOUT).text
-    return {key.replace(port, "P"): value for key, value in byte_lines(text).items()}, text
+    deadline = time.monotonic() + TIMEOUT  # the real server counts a moment after the bytes move
+    while True:
+        text = requests.get(f"{server.api_url}/metrics", timeout=TIMEOUT).text
+        counts = {key.replace(port, "P"): value for key, value in byte_lines(text).items()}
+        if (len(counts) == 4 and all(counts.values())) or time.monotonic() > deadline:
+            return counts, text
+        time.sleep(0.1)
 
 
 @pytest.mark.parametrize("flag_style", ["-", "--"])
