@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
+# bucket index -> count; JSON gives the indices as strings, our own dicts as ints
+AnyHistogram = Mapping[int, int] | Mapping[str, int]
+
 FLOOR_MS = 0.01
 BUCKETS_PER_DECADE = 40
 
@@ -23,7 +26,7 @@ def upper_ms(index: int) -> float:
     return FLOOR_MS * 10 ** (index / BUCKETS_PER_DECADE)
 
 
-def merge(into: dict[int, int], other: Mapping[int | str, int]) -> dict[int, int]:
+def merge(into: dict[int, int], other: AnyHistogram) -> dict[int, int]:
     """Add other's counts into `into` (keys may be str, as they come back from JSON)."""
     for key, count in other.items():
         index = int(key)
@@ -31,14 +34,14 @@ def merge(into: dict[int, int], other: Mapping[int | str, int]) -> dict[int, int
     return into
 
 
-def merged(histograms: Iterable[Mapping[int | str, int]]) -> dict[int, int]:
+def merged(histograms: Iterable[AnyHistogram]) -> dict[int, int]:
     total: dict[int, int] = {}
     for hist in histograms:
         merge(total, hist)
     return total
 
 
-def percentile(hist: Mapping[int | str, int], q: float) -> float | None:
+def percentile(hist: AnyHistogram, q: float) -> float | None:
     """Latency in ms at quantile q (0..1): the upper edge of the bucket holding it; None if empty."""
     items = sorted((int(k), v) for k, v in hist.items() if v)
     total = sum(v for _, v in items)

@@ -9,7 +9,10 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.live import Live
 
 
 @dataclass
@@ -37,7 +40,7 @@ class Progress:
         self.stream = stream or sys.stdout
         self.interval = interval
         self.live_mode = self.stream.isatty() if live is None else live
-        self._live = None
+        self._live: Live | None = None
         self._last = 0.0
 
     def start(self) -> None:
@@ -45,9 +48,9 @@ class Progress:
             from rich.console import Console
             from rich.live import Live
 
-            self._live = Live("", console=Console(file=self.stream), refresh_per_second=4,
-                              transient=False)
-            self._live.start()
+            self._live = live = Live("", console=Console(file=self.stream),
+                                     refresh_per_second=4, transient=False)
+            live.start()
 
     def update(self, status: Status) -> None:
         if self._live is not None:

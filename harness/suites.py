@@ -81,7 +81,7 @@ def is_suite(path: str | Path) -> bool:
     """A YAML mapping with an `experiments:` list and no `load:` is a suite."""
     try:
         data = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError):
+    except (OSError, ValueError, yaml.YAMLError):  # ValueError: not UTF-8
         return False  # the experiment loader reports it properly
     return isinstance(data, dict) and "experiments" in data and "load" not in data
 
@@ -93,7 +93,9 @@ def _positive(value: Any) -> bool:
 def load_suite(path: str | Path) -> Suite:
     """Read and check a suite file and every experiment it names; SuiteError lists every problem."""
     from harness.experiment import ExperimentError, load_experiment, parse_duration
-    from targets.shop.flaws import parse_flaws
+    from harness.stack.target_service import target_service
+
+    parse_flaws = target_service().parse_flaws  # suites switch flaws of the default service
 
     path = Path(path)
     try:

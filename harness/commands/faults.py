@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.faults.state import StateFile
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's subcommands to the `stampede` parser."""
     parser = subparsers.add_parser("faults", help="inspect or clear faults on a fault proxy")
     actions = parser.add_subparsers(dest="faults_command", metavar="ACTION", required=True)
@@ -51,8 +55,8 @@ def clear_command(args: argparse.Namespace) -> int:
     return status
 
 
-def _forget(state, api: str) -> None:
-    def change(runs: dict) -> None:
+def _forget(state: StateFile, api: str) -> None:
+    def change(runs: dict[str, dict[str, Any]]) -> None:
         for run_id in [r for r, e in runs.items() if e.get("api_url", "").rstrip("/") == api]:
             del runs[run_id]
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
-EXIT_BAD_INPUT = 3
+from harness.exit_codes import ExitCode
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's subcommands to the `stampede` parser."""
     parser = subparsers.add_parser(
         "plan", help="validate an experiment file and print its resolved timeline",
@@ -38,16 +39,16 @@ def plan_command(args: argparse.Namespace) -> int:
                                      target_file=args.target)
     except ExperimentError as exc:
         print(exc, file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     resolved = experiment.resolved()
     if args.json:
         print(json.dumps(resolved, indent=2))
     else:
         print("\n".join(plan_lines(resolved)))
-    return 0
+    return ExitCode.PASSED
 
 
-def plan_lines(resolved: dict) -> list[str]:
+def plan_lines(resolved: dict[str, Any]) -> list[str]:
     """The plan as a reader scans it: phases and faults in time order, then what is judged."""
     load, target = resolved["load"], resolved["target"]
     lines = [

@@ -8,8 +8,10 @@ import signal
 import sys
 import threading
 
+from harness.exit_codes import ExitCode
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's subcommands to the `stampede` parser."""
     run = subparsers.add_parser(
         "run", help="run an experiment file: stack, load, faults, results, verdicts",
@@ -70,21 +72,21 @@ def _run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < (0 if remote_only else 1):
         print("stampede run: --workers must be at least 1 (0 only with --expect-workers M, "
               "for remote workers alone)", file=sys.stderr)
-        return 3
+        return ExitCode.BAD_INPUT
     if args.expect_workers is not None and args.expect_workers < max(1, args.workers or 0):
         print("stampede run: --expect-workers must be at least --workers (it counts local and "
               "remote workers)", file=sys.stderr)
-        return 3
+        return ExitCode.BAD_INPUT
     for flag, port in (("--master-port", args.master_port), ("--ui-port", args.ui_port)):
         if port is not None and not 0 < port < 65536:
             print(f"stampede run: {flag} must be a port number, 1 to 65535", file=sys.stderr)
-            return 3
+            return ExitCode.BAD_INPUT
     master = MasterOptions(bind=args.master_bind or LOOPBACK, port=args.master_port or 0,
                            expect_workers=args.expect_workers,
                            ui_port=args.ui_port if args.ui else None)
     if args.time_scale is not None and args.time_scale <= 0:
         print("stampede run: --time-scale must be positive, e.g. 0.25", file=sys.stderr)
-        return 3
+        return ExitCode.BAD_INPUT
     flaws = None if args.flaw is None else [f for f in args.flaw if f != "none"]
     from harness.suites import is_suite, run_suite
 
@@ -106,14 +108,18 @@ def _up(args: argparse.Namespace) -> int:
 
     log_dir = Path(args.logs or tempfile.mkdtemp(prefix="stampede-up-"))
     stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(signum, lambda *_: stop.set())
-    stack = EmbeddedStack(log_dir, flaws=args.flaw)
+    try:
+        stack = EmbeddedStack(log_dir, flaws=args.flaw)
+    except (ValueError, LookupError) as exc:
+        print(f"stampede up: --flaw: {exc}", file=sys.stderr)
+        return ExitCode.BAD_INPUT
     try:
         stack.start()
     except StackError as exc:
         print(f"stampede up: {exc}", file=sys.stderr)
-        return 3
+        return ExitCode.BAD_INPUT
     try:
         print("embedded stack is up (secrets masked; the Redis password is in the file below, "
               "mode 0600):")
@@ -125,11 +131,11 @@ def _up(args: argparse.Namespace) -> int:
             if stack.target is not None and stack.target.poll() is not None:
                 print(f"stampede up: the target exited; see {log_dir / 'target.log'}",
                       file=sys.stderr)
-                return 3
+                return ExitCode.BAD_INPUT
     finally:
         stack.stop()
         print("stopped.")
-    return 0
+    return ExitCode.PASSED
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -140,9 +146,9 @@ def _worker(args: argparse.Namespace) -> int:
         locustfile = resolve_locustfile(args.locustfile, None)
     except FileNotFoundError as exc:
         print(f"stampede worker: {exc}", file=sys.stderr)
-        return 3
+        return ExitCode.BAD_INPUT
     argv = [sys.executable, "-m", "locust", "-f", f"{PLUGIN},{locustfile}", "--worker",
             "--master-host", host or "127.0.0.1", "--master-port", port or "5557"]
     sys.stdout.flush()
     os.execv(sys.executable, argv)  # the worker is this process: signals reach Locust directly
-    return 0
+    return ExitCode.PASSED

@@ -6,10 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_BAD_INPUT = 3
+from harness.exit_codes import ExitCode
+
+PARTIAL_HELP = ("judge a run that did not complete (status failed or running) anyway; "
+                "every verdict then says '(partial run: STATUS)'")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = subparsers.add_parser(
         "check", help="judge a stored results folder again (optionally with other bounds)",
         description="Judge the invariants of a stored run; exit 0 all passed, 1 an invariant "
@@ -17,26 +20,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("results_dir", metavar="RESULTS_DIR", type=Path)
     check.add_argument("--experiment", metavar="FILE", type=Path,
                        help="judge with this experiment file's invariants and bounds instead")
+    check.add_argument("--partial", action="store_true", help=PARTIAL_HELP)
     check.set_defaults(func=check_command)
 
     report = subparsers.add_parser(
         "report", help="write report.html for a results folder",
         description="Write RESULTS_DIR/report.html: verdicts, charts, fault timeline, violations.")
     report.add_argument("results_dir", metavar="RESULTS_DIR", type=Path)
+    report.add_argument("--partial", action="store_true", help=PARTIAL_HELP)
     report.set_defaults(func=report_command)
 
 
 def check_command(args: argparse.Namespace) -> int:
     from harness.results import RunResult
-    from harness.verdicts import exit_code, judge_results, print_verdicts
+    from harness.verdicts import JUDGEABLE, exit_code, judge_results, print_verdicts, run_status
 
     try:
-        verdicts = judge_results(args.results_dir, args.experiment)
+        verdicts = judge_results(args.results_dir, args.experiment, partial=args.partial)
         summary = RunResult.load(args.results_dir).summary
+        status = run_status(args.results_dir)
     except (FileNotFoundError, ValueError) as exc:
         print(f"stampede check: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    print_verdicts(verdicts, title=f"verdicts: {args.results_dir}")
+        return ExitCode.BAD_INPUT
+    print_verdicts(verdicts, title=f"verdicts: {args.results_dir}",
+                   partial=status if status not in JUDGEABLE else None)
     code = exit_code(verdicts, summary)
     if code == 2:
         print(f"run aborted by a halt condition: {summary.get('halt_reason')}")
@@ -45,11 +52,16 @@ def check_command(args: argparse.Namespace) -> int:
 
 def report_command(args: argparse.Namespace) -> int:
     from harness.report import write_report
+    from harness.verdicts import JUDGEABLE, run_status
 
     try:
+        status = run_status(args.results_dir)
+        if status not in JUDGEABLE and not args.partial:
+            raise ValueError(f"{args.results_dir}: the run did not complete (status {status}); "
+                             "its windows hold less than planned. Report it anyway with --partial")
         path = write_report(args.results_dir)
     except (FileNotFoundError, ValueError) as exc:
         print(f"stampede report: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     print(f"report: {path}")
-    return 0
+    return ExitCode.PASSED

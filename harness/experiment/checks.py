@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import ipaddress
 from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from harness.experiment.addresses import host_port as _host_port
+from harness.experiment.addresses import host_problems as host_problems
+from harness.experiment.addresses import is_loopback as is_loopback
 from harness.experiment.model import (
     DEFAULT_LOCUSTFILE,
     EMBEDDED_PROXIES,
+    EmbeddedTarget,
     Experiment,
     FaultSpec,
     SteadyState,
@@ -29,9 +32,10 @@ from harness.experiment.toxics import (
 )
 from harness.experiment.units import format_seconds as fmt
 from harness.experiment.units import parse_size
+from harness.stack.target_service import target_service
 
 Problem = tuple[tuple[str | int, ...], str]
-# The metric names a target exposes by default (DESIGN.md, "Contracts with a target").
+# The metric names a target exposes by default (docs/own-service.md, "What your service must expose").
 TARGET_METRICS = (
     "stampede_circuit_state",
     "stampede_cache_requests_total",
@@ -92,16 +96,8 @@ def check_experiment(
 def _check_target(exp: Experiment) -> list[Problem]:
     problems: list[Problem] = []
     target = exp.target
-    if target.kind == "embedded":
-        known = _known_flaws()
-        if known is not None:
-            for index, flaw in enumerate(target.flaws):
-                if flaw not in known:
-                    problems.append((
-                        ("target", "flaws", index),
-                        f'unknown flaw "{flaw}"{did_you_mean(flaw, sorted(known))} '
-                        f"Known flaws: {', '.join(sorted(known))}",
-                    ))
+    if isinstance(target, EmbeddedTarget):
+        problems += _check_embedded_service(target)
         for name in exp.proxies:
             if name in EMBEDDED_PROXIES:
                 problems.append((
@@ -143,68 +139,19 @@ def _check_target(exp: Experiment) -> list[Problem]:
     return problems
 
 
-def _known_flaws() -> set[str] | None:
-    """The reference target's flaw names, when that module is there to ask."""
+def _check_embedded_service(target: EmbeddedTarget) -> list[Problem]:
+    """An unknown service or flaw of an embedded target: refused before anything starts."""
     try:
-        module = importlib.import_module("targets.shop.flaws")
-    except ImportError:
-        return None
-    flaws = getattr(module, "FLAWS", None)
-    return set(flaws) if flaws is not None else None
-
-
-def _host_port(value: str) -> tuple[str, int] | None:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not host:
-        return None
-    return host.strip("[]"), int(port)
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def host_problems(exp: Experiment) -> list[Problem]:
-    """Traffic and faults go to loopback only, unless the experiment names the host.
-
-    Pure: it reads hosts out of URLs and never resolves or connects to them.
-    """
-    allowed = {host.lower() for host in exp.allowed_hosts}
+        service = target_service(target.service)
+    except LookupError as exc:
+        return [(("target", "service"), str(exc))]
+    known = sorted(service.flaws)
     problems: list[Problem] = [
-        (
-            ("allowed_hosts", index),
-            f'expected a bare host name or address such as "redis.staging", got "{host}"; '
-            f'write "{urlsplit(host).hostname or host}"',
-        )
-        for index, host in enumerate(exp.allowed_hosts)
-        if "/" in host or "@" in host
+        (("target", "flaws", index),
+         f'unknown flaw "{flaw}"{did_you_mean(flaw, known)} Known flaws: {", ".join(known)}')
+        for index, flaw in enumerate(target.flaws) if flaw not in service.flaws
     ]
-    places: list[tuple[tuple[str | int, ...], str]] = []
-    if exp.target.kind == "external":
-        for key in ("base_url", "toxiproxy_url", "metrics_url", "database_url"):
-            url = getattr(exp.target, key)
-            host = urlsplit(url).hostname if url else None
-            if host:
-                places.append((("target", key), host))
-    for name, spec in exp.proxies.items():
-        for key in ("upstream", "listen"):
-            parsed = _host_port(getattr(spec, key) or "")
-            if parsed and parsed[0] not in ("", "0.0.0.0", "::"):
-                places.append((("proxies", name, key), parsed[0]))
-    return problems + [
-        (
-            path,
-            f'host "{host}" is not a loopback address and not in allowed_hosts; '
-            f"add `allowed_hosts: [{host}]` if you mean to send traffic and faults there",
-        )
-        for path, host in places
-        if not is_loopback(host) and host.lower() not in allowed
-    ]
+    return problems
 
 
 def _check_load(exp: Experiment) -> list[Problem]:

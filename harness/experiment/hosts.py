@@ -7,15 +7,28 @@ slip a non-loopback host past the check.
 
 from __future__ import annotations
 
-from harness.experiment.checks import host_problems
+from harness.experiment.addresses import host_problems
+from harness.experiment.bounds import Problem, bound_problems
 from harness.experiment.loader import TARGET_FILE_FIELDS, ExperimentError, format_path
 from harness.experiment.model import Experiment
+from harness.experiment.target_options import target_option_problems
 
 
 def check_allowed_hosts(experiment: Experiment) -> None:
     """Raise ExperimentError naming the file, the field and the fix for every host that is
     neither loopback nor listed in allowed_hosts. Resolves and connects to nothing."""
-    problems = host_problems(experiment)
+    _raise(experiment, host_problems(experiment))
+
+
+def check_before_start(experiment: Experiment) -> None:
+    """The load-time guards again, on the experiment as it will run: after command-line
+    overrides (`--workers`, `--flaw`) or edits in code. Hosts, bounds, target options."""
+    problems = (host_problems(experiment) + bound_problems(experiment)
+                + target_option_problems(experiment.target))
+    _raise(experiment, problems)
+
+
+def _raise(experiment: Experiment, problems: list[Problem]) -> None:
     if not problems:
         return
     source = experiment.source or "<experiment>"

@@ -12,8 +12,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from harness.experiment.bounds import bound_problems, non_finite_problems, time_scale_problem
 from harness.experiment.checks import Problem, check_experiment, did_you_mean, fill_defaults
 from harness.experiment.model import Experiment
+from harness.experiment.target_options import target_option_problems
 from harness.experiment.yamlmarks import line_of, load_marked
 
 
@@ -81,19 +83,25 @@ def load_experiment(
         data = {key: value for key, value in data.items() if key not in TARGET_FILE_FIELDS}
         data.update({key: target_data[key] for key in TARGET_FILE_FIELDS if key in target_data})
     experiment = None
+    non_finite = non_finite_problems(data)  # NaN and infinities, said once for each place
     try:
         experiment = Experiment.model_validate(data)
     except ValidationError as exc:
-        problems += [_describe(error) for error in exc.errors()]
-    places.errors(problems)
+        told = {place for place, _ in non_finite}
+        problems += [p for p in map(_describe, exc.errors()) if p[0] not in told]
+    places.errors(problems + non_finite)
     assert experiment is not None  # a failed validation always has errors, raised above
 
+    places.errors(bound_problems(experiment))  # what follows assumes sane numbers
     fill_defaults(experiment, path.stem)
     proxies_hint = f"`proxies:` in {target_file}" if target_file is not None else "`proxies:`"
-    places.errors(check_experiment(experiment, path.parent, proxies_hint=proxies_hint))
+    problems = check_experiment(experiment, path.parent, proxies_hint=proxies_hint)
+    problems += target_option_problems(experiment.target)
+    places.errors(problems)
     scale = experiment.time_scale if time_scale is None else time_scale
-    if not scale > 0:
-        raise ExperimentError(path, [(0, "--time-scale", f"expected a number more than 0, got {scale}")])
+    scale_problem = time_scale_problem(scale)
+    if time_scale is not None and scale_problem:
+        raise ExperimentError(path, [(0, "--time-scale", scale_problem)])
     experiment._source = path
     experiment._target_source = places.target_path
     return experiment.scaled(scale)
@@ -135,12 +143,20 @@ def _read_mapping(path: Path, expected: str) -> tuple[dict, dict, list]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ExperimentError(path, [(0, "", f"cannot read the file: {exc.strerror or exc}")]) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise ExperimentError(path, [(line, "", (
+            f"not a UTF-8 text file (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "an experiment is a YAML text file"))]) from None
     try:
         data, marks, duplicates = load_marked(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         raise ExperimentError(path, [(line, "", f"not valid YAML: {exc.problem or exc}")]) from None
+    except yaml.YAMLError as exc:  # a reader error: control characters, a binary file
+        line = text[:getattr(exc, "position", 0) or 0].count("\n") + 1
+        raise ExperimentError(path, [(line, "", f"not a YAML text file: {exc}")]) from None
     if not isinstance(data, dict):
         raise ExperimentError(path, [(1, "", expected)])
     return data, marks, duplicates

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 
 from harness.experiment.toxics import ACTIONS, DOWN
 from harness.experiment.units import parse_duration
+from harness.masking import mask_secrets
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -35,8 +35,16 @@ def _default_kind(value: Any) -> Any:
 
 class EmbeddedTarget(Strict):
     kind: Literal["embedded"] = "embedded"
+    service: str = "shop"  # a registered target service (entry-point group stampede.targets)
     flaws: list[str] = []
     options: dict[str, Any] = {}
+
+
+class WriteRule(Strict):
+    """How acknowledged writes of one kind are read back: SQL against `database_url`,
+    with `%(ids)s` the list of ids (as text), returning the ids found."""
+
+    sql: str
 
 
 class ExternalTarget(Strict):
@@ -46,6 +54,7 @@ class ExternalTarget(Strict):
     metrics_url: str | None = None
     database_url: str | None = None
     metric_names: dict[str, str] = {}
+    writes: dict[str, WriteRule] = {}
 
 
 Target = Annotated[
@@ -86,6 +95,9 @@ class Stage(Strict):
     spawn_rate: float | None = Field(None, gt=0)
 
 
+DEFAULT_USERS = 10
+
+
 class LoadSpec(Strict):
     locustfile: str = DEFAULT_LOCUSTFILE
     user_classes: list[Annotated[UserClass, BeforeValidator(_user_class_shorthand)]] = []
@@ -95,6 +107,10 @@ class LoadSpec(Strict):
     duration: Duration | None = None
     workers: int = Field(1, ge=1)
     halt_on_worker_loss: bool = False  # a Locust worker lost mid-run aborts the run (exit 2)
+
+    def peak_users(self) -> int:
+        """Users at the busiest moment: `users`, else the largest stage, else 10."""
+        return self.users or max((s.users for s in self.stages), default=DEFAULT_USERS)
 
 
 class SteadyState(Strict):
@@ -243,16 +259,13 @@ class Experiment(Strict):
         return copy
 
     def resolved(self) -> dict[str, Any]:
-        """The `experiment.json` of docs/results-format.md (passwords in URLs masked)."""
+        """The `experiment.json` of docs/results-format.md (secrets masked, see harness.masking)."""
         load = self.load
         stages, end = [], 0.0
         for stage in load.stages:
             end = round(end + stage.duration, 6)
             stages.append({**stage.model_dump(), "end": end})
-        target = self.target.model_dump()
-        for key in ("base_url", "toxiproxy_url", "metrics_url", "database_url"):
-            if target.get(key):
-                target[key] = mask_password(target[key])
+        target = mask_secrets(self.target.model_dump())  # options too: `database_url`, tokens
         steady = self.steady_state
         return {
             "name": self.name,
@@ -280,11 +293,5 @@ class Experiment(Strict):
         }
 
 
-def mask_password(url: str) -> str:
-    """`postgresql://u:secret@h/db` -> `postgresql://u:***@h/db`, so results never hold secrets."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+# The one masking function, under the name this package has always exported.
+mask_password = mask_secrets

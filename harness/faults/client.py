@@ -2,15 +2,15 @@
 
 Why not toxiproxy-python's objects directly: they keep the API host and port as class
 attributes (one API per process) and pass no timeout to requests, so a hung fault proxy
-would hang the run and its rollback. This client speaks the same HTTP API
-(/work/shared/TOXIPROXY_API.md) with requests and a timeout on every call, and works
-against the real Toxiproxy and our embedded one alike.
+would hang the run and its rollback. This client speaks the same HTTP API (Toxiproxy's
+v2 API, described in its README: https://github.com/Shopify/toxiproxy) with requests and a
+timeout on every call, and works against the real Toxiproxy and our embedded one alike.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, cast
 
 import requests
 
@@ -79,18 +79,18 @@ class FaultClient:
         return answer.get("version", "") if isinstance(answer, dict) else str(answer)
 
     def proxies(self) -> dict[str, dict[str, Any]]:
-        return self._call("GET", "/proxies")
+        return cast(dict[str, dict[str, Any]], self._call("GET", "/proxies"))
 
     def get_proxy(self, name: str) -> dict[str, Any]:
-        return self._call("GET", f"/proxies/{name}")
+        return cast(dict[str, Any], self._call("GET", f"/proxies/{name}"))
 
     def populate(self, proxies: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Create or keep proxies (`{name, listen, upstream}`), returning them as stored."""
-        return self._call("POST", "/populate", proxies)["proxies"]
+        return cast(list[dict[str, Any]], self._call("POST", "/populate", proxies)["proxies"])
 
     def create_proxy(self, name: str, listen: str, upstream: str, enabled: bool = True) -> dict[str, Any]:
         body = {"name": name, "listen": listen, "upstream": upstream, "enabled": enabled}
-        return self._call("POST", "/proxies", body)
+        return cast(dict[str, Any], self._call("POST", "/proxies", body))
 
     def delete_proxy(self, name: str) -> None:
         self._call("DELETE", f"/proxies/{name}")
@@ -111,16 +111,16 @@ class FaultClient:
             "toxicity": toxicity,
             "attributes": attributes or {},
         }
-        return self._call("POST", f"/proxies/{proxy}/toxics", body)
+        return cast(dict[str, Any], self._call("POST", f"/proxies/{proxy}/toxics", body))
 
     def toxics(self, proxy: str) -> list[dict[str, Any]]:
-        return self._call("GET", f"/proxies/{proxy}/toxics")
+        return cast(list[dict[str, Any]], self._call("GET", f"/proxies/{proxy}/toxics"))
 
     def remove_toxic(self, proxy: str, name: str) -> None:
         self._call("DELETE", f"/proxies/{proxy}/toxics/{name}")
 
     def set_enabled(self, proxy: str, enabled: bool) -> dict[str, Any]:
-        return self._call("POST", f"/proxies/{proxy}", {"enabled": enabled})
+        return cast(dict[str, Any], self._call("POST", f"/proxies/{proxy}", {"enabled": enabled}))
 
     def reset(self) -> None:
         """Every proxy enabled, every toxic removed (on this API, not only ours)."""

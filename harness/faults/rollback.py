@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,7 @@ class Rollback:
 
         self.state.update(change)
 
-    def applied(self) -> dict[str, list]:
+    def applied(self) -> dict[str, list[Any]]:
         with self._lock:
             return {"toxics": [list(k) for k in self._toxics], "disabled": list(self._disabled)}
 
@@ -147,7 +148,7 @@ class Rollback:
                 continue
             done = undo_entry(entry, timeout, report)
             if done:
-                state.update(lambda runs, run_id=run_id: runs.pop(run_id, None))
+                state.update(partial(_forget_run, run_id=run_id))
         return report
 
 
@@ -196,3 +197,7 @@ def clear_api(client: FaultClient) -> list[str]:
             client.set_enabled(name, True)
             done.append(f"enabled proxy {name}")
     return done
+
+
+def _forget_run(runs: dict[str, Any], run_id: str) -> None:
+    runs.pop(run_id, None)

@@ -126,16 +126,16 @@ class FaultSchedule:
             else:
                 action()
         elif fault.is_down:
-            self.rollback.disable(fault.proxy)
+            self.rollback.disable(_proxy_of(fault))
         else:
-            self.rollback.add_toxic(fault.proxy, fault.name, fault.type, fault.stream,
+            self.rollback.add_toxic(_proxy_of(fault), fault.name, fault.type, fault.stream,
                                     fault.toxicity, fault.attributes)
 
     def _heal(self, fault: PlannedFault) -> None:
         if fault.is_down:
-            self.rollback.enable(fault.proxy)
+            self.rollback.enable(_proxy_of(fault))
         else:
-            self.rollback.remove_toxic(fault.proxy, fault.name)
+            self.rollback.remove_toxic(_proxy_of(fault), fault.name)
 
 
 def _wait_until(deadline: float, stop: threading.Event) -> bool:
@@ -155,3 +155,10 @@ def _wait_until(deadline: float, stop: threading.Event) -> bool:
 
 def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
+
+
+def _proxy_of(fault: PlannedFault) -> str:
+    """The proxy a network fault acts on (validation guarantees one; actions have none)."""
+    if fault.proxy is None:
+        raise RuntimeError(f"fault {fault.name!r} ({fault.type}) names no proxy")
+    return fault.proxy

@@ -60,6 +60,11 @@ def no_data_loss(result: RunResult, p: dict[str, Any]) -> Verdict:
                        "no write_check.json: acknowledged writes were never read back, nothing to judge")
     if check.get("error"):
         return outcome(False, None, 0, "", label, f"write read-back failed: {check['error']}")
+    unchecked = list(check.get("unchecked_kinds") or [])
+    if unchecked:
+        return outcome(False, None, 0, "", label,
+                       f"no read-back rule for write kind {', '.join(unchecked)}: give each a "
+                       "rule in target.writes (e.g. {sql: ...})")
     checked = int(check.get("checked") or 0)
     missing = list(check.get("missing") or [])
     source = check.get("source") or "the source of truth"

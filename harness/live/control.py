@@ -9,27 +9,24 @@ the same whether the master is a local child or the person is on another machine
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
-HALT_FILE = "halt-request.json"
-WORKERS_LOST_FILE = ".workers_lost.jsonl"
+from harness.results import files
+from harness.results.atomic import write_atomic
+from harness.results.tail import Tail
+
+HALT_FILE = files.HALT_REQUEST
+WORKERS_LOST_FILE = files.WORKERS_LOST
 LIVE_REASON = "halted from the live view"
-
-
-def _write_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
 
 
 def request_halt(results_dir: str | Path, reason: str = LIVE_REASON) -> None:
     """Ask the orchestrator to halt the run (it polls every second); the first request wins."""
     path = Path(results_dir) / HALT_FILE
     if not path.exists():
-        _write_atomic(path, {"ts": time.time(), "reason": reason})
+        write_atomic(path, json.dumps({"ts": time.time(), "reason": reason}))
 
 
 def halt_requested(results_dir: str | Path) -> str | None:
@@ -52,15 +49,7 @@ class WorkersLost:
 
     def __init__(self, results_dir: Path) -> None:
         self.path = Path(results_dir) / WORKERS_LOST_FILE
-        self.offset = 0
+        self._tail = Tail(self.path)
 
     def poll(self) -> list[dict[str, Any]]:
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self.offset)
-                data = f.read()
-        except FileNotFoundError:
-            return []
-        end = data.rfind(b"\n") + 1
-        self.offset += end
-        return [json.loads(line) for line in data[:end].splitlines()]
+        return [json.loads(line) for line in self._tail.lines()]

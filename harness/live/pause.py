@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from harness.live.guard import allowed_hosts, refusal
 from harness.stack.ports import LOOPBACK
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>stampede: paused</title>
@@ -36,6 +37,7 @@ def serve_pause(port: int, message: str, seconds: float, next_name: str = "the n
     """Serve the pause page until the block ends; the event is set when someone clicks Next."""
     resume = threading.Event()
     end = time.monotonic() + seconds
+    allowed = allowed_hosts(host, port)
 
     class Handler(BaseHTTPRequestHandler):
         def _send(self, code: int, body: str, kind: str) -> None:
@@ -47,7 +49,16 @@ def serve_pause(port: int, message: str, seconds: float, next_name: str = "the n
             self.end_headers()
             self.wfile.write(data)
 
+        def _refused(self) -> bool:
+            """A foreign Host or Origin (see harness.live.guard): 403, and nothing done."""
+            reason = refusal(self.command, self.headers, allowed)
+            if reason is not None:
+                self._send(403, json.dumps({"error": f"refused: {reason}"}), "application/json")
+            return reason is not None
+
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            if self._refused():
+                return
             left = max(0, round(end - time.monotonic()))
             if self.path.startswith("/gameday/state"):
                 self._send(200, json.dumps({"paused": True, "message": message,
@@ -59,6 +70,8 @@ def serve_pause(port: int, message: str, seconds: float, next_name: str = "the n
                        "text/html; charset=utf-8")
 
         def do_POST(self) -> None:  # noqa: N802
+            if self._refused():
+                return
             if self.path.rstrip("/").endswith("/gameday/next"):
                 resume.set()
                 self._send(200, '{"ok": true}', "application/json")

@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.live.control import halt_requested
+from harness.results import files
+from harness.results.faults import fault_windows
+from harness.results.tail import complete_lines
 
 
 def _json(path: Path) -> Any:
@@ -22,52 +25,33 @@ def _json(path: Path) -> Any:
 
 
 def _timeline(path: Path) -> list[dict[str, Any]]:
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return []
     events = []
-    for line in text.splitlines():
+    for line in complete_lines(path):  # a line being written waits for the next poll
         try:
             events.append(json.loads(line))
-        except ValueError:  # a line being written right now
+        except ValueError:
             break
     return events
 
 
 def fault_rows(planned: list[dict[str, Any]], timeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each planned fault with its state: planned, active, done (or failed), and actual times."""
-    starts = {e["fault"]: e for e in timeline if e.get("kind") == "fault_start"}
-    ends = {e["fault"]: e for e in timeline if e.get("kind") == "fault_end"}
-    rows = []
-    for fault in planned:
-        name = fault.get("name") or ""
-        start, end = starts.get(name), ends.get(name)
-        error = (start or {}).get("error") or (end or {}).get("error")
-        if error:
-            state = "failed"
-        elif end is not None:
-            state = "done"
-        elif start is not None:
-            state = "active"
-        else:
-            state = "planned"
-        rows.append({
-            "name": name, "type": fault.get("type"), "proxy": fault.get("proxy"),
-            "planned_start": fault.get("start"), "planned_end": fault.get("end"),
-            "applied_t": start and start.get("t"), "healed_t": end and end.get("t"),
-            "interrupted": bool(end and end.get("interrupted")), "state": state, "error": error,
-        })
-    return rows
+    return [{
+        "name": w.name, "type": w.type, "proxy": w.proxy,
+        "planned_start": w.planned_start, "planned_end": w.planned_end,
+        "applied_t": None if w.started is None else w.started.t,
+        "healed_t": None if w.ended is None else w.ended.t,
+        "interrupted": w.interrupted, "state": w.state, "error": w.error,
+    } for w in fault_windows(planned, timeline, unplanned=False)]
 
 
 def live_state(results_dir: str | Path, now: float | None = None) -> dict[str, Any]:
     """Run time, phase, the fault timeline, halts and lost workers: the tab's top half."""
     folder = Path(results_dir)
-    experiment = _json(folder / "experiment.json") or {}
-    summary = _json(folder / "summary.json") or {}
-    load_start = _json(folder / ".load_start.json")
-    timeline = _timeline(folder / "timeline.jsonl")
+    experiment = _json(folder / files.EXPERIMENT) or {}
+    summary = _json(folder / files.SUMMARY) or {}
+    load_start = _json(folder / files.LOAD_START)
+    timeline = _timeline(folder / files.TIMELINE)
     now = time.time() if now is None else now
     t = round(now - load_start["ts"], 1) if load_start else None
     phases = [e["phase"] for e in timeline if e.get("kind") == "phase"]

@@ -59,7 +59,7 @@ def install(environment: Any) -> None:
     @app.before_request
     def stop_is_halt() -> None:
         """Locust's own Stop button would stop the load but leave faults on: make it a halt."""
-        if request.path == "/stop":
+        if request.path == "/stop" and request.method == "POST":
             request_halt(folder, "halted with the web UI's Stop button")
 
     @app.after_request

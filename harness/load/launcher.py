@@ -13,10 +13,13 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.experiment.model import Experiment
+from harness.results import files
 from harness.stack.ports import LOOPBACK, free_port
 from harness.stack.process import stop_process
 
@@ -155,6 +158,24 @@ class LocustProcesses:
             return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                     cwd=self.locustfile.parent, start_new_session=True)
 
+    def wait_load_start(self, timeout: float) -> float:
+        """Time 0 of the run: when the master starts the users (it writes the marker file)."""
+        marker = self.results_dir / files.LOAD_START
+        deadline = time.monotonic() + timeout
+        while not marker.exists():
+            status = self.master_exited()
+            if status is not None:
+                raise RuntimeError(f"the Locust master exited with status {status} before the "
+                                   f"load started; log: {self.log_dir / 'locust-master.log'}")
+            if self.workers and len(self.lost_workers()) == len(self.workers):
+                raise RuntimeError(f"every Locust worker exited before the load started; log: "
+                                   f"{self.log_dir / 'locust-worker-0.log'}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the load did not start within {timeout:.0f}s "
+                                   f"(workers not connected?); logs: {self.log_dir}")
+            time.sleep(0.01)
+        return float(json.loads(marker.read_text())["ts"])
+
     def master_exited(self) -> int | None:
         return None if self.master is None else self.master.poll()
 
@@ -176,3 +197,19 @@ class LocustProcesses:
             except subprocess.TimeoutExpired:
                 stop_process(worker)
         stop_process(self.master)
+
+
+def locust_for(experiment: Experiment, base_url: str, results_dir: Path,
+               master: MasterOptions) -> LocustProcesses:
+    """The master and local workers that run `experiment`'s load against `base_url`."""
+    load = experiment.load
+    source = experiment.source
+    locustfile = resolve_locustfile(load.locustfile, Path(source).parent if source else None)
+    users = load.peak_users()
+    return LocustProcesses(
+        locustfile, base_url, results_dir / files.LOGS, results_dir,
+        workers=load.workers, duration=experiment.duration, users=users,
+        spawn_rate=load.spawn_rate or users, user_classes=load.user_classes,
+        stages=[s.model_dump() for s in load.stages] or None,
+        master_bind=master.bind, master_port=master.port,
+        expect_workers=master.expect_workers, ui_port=master.ui_port)

@@ -1,6 +1,7 @@
 """A Locust file with no users: loaded next to the experiment's locustfile (`-f plugin,file`).
 
-It installs the recorder in every Locust process of a run, and, when the experiment
+It installs the recorder in every Locust process of a run, locks the master's web UI
+to its own address and page (harness.live.guard), and, when the experiment
 gives `load.stages`, a load shape that follows them (`STAMPEDE_STAGES`, JSON).
 """
 
@@ -18,8 +19,10 @@ from harness.load import recorder
 def _install_recorder(environment, **_kwargs) -> None:
     recorder.install(environment)
     if environment.web_ui is not None:  # `stampede run --ui`: the Game day tab
-        from harness.live import web
+        from harness.live import guard, web
 
+        options = environment.parsed_options
+        guard.install(environment.web_ui.app, options.web_host, options.web_port)
         web.install(environment)
 
 

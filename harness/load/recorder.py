@@ -25,10 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from harness.histogram import bucket_of
+from harness.results import files
+from harness.results.atomic import write_atomic
+from harness.results.records import RequestBucket
 
 MSG_BUCKETS = "stampede_buckets"
 MSG_T0 = "stampede_t0"
-LOAD_START_FILE = ".load_start.json"
+LOAD_START_FILE = files.LOAD_START
+STREAMS = ("requests", "counters", "violations", "writes")  # each to files.stream_file(name)
 
 # Exceptions whose class name says "timeout" or "connection" trump the message text.
 _TIMEOUT_WORDS = ("timeout", "timed out")
@@ -57,8 +61,7 @@ class Buckets:
     """Per-second buckets of requests, counters and events: the unit workers send."""
 
     def __init__(self) -> None:
-        # (t, endpoint) -> [count, {failure kind: n}, {histogram bucket: n}]
-        self.requests: dict[tuple[int, str], list[Any]] = {}
+        self.requests: dict[tuple[int, str], RequestBucket] = {}  # (t, endpoint) -> bucket
         self.counters: dict[tuple[int, str, str], int] = {}
         self.events: list[list[Any]] = []  # [stream, record]
 
@@ -66,20 +69,21 @@ class Buckets:
                     kinds: tuple[str, ...] | None) -> None:
         bucket = self.requests.get((t, endpoint))
         if bucket is None:
-            bucket = self.requests[(t, endpoint)] = [0, {}, {}]
-        bucket[0] += 1
-        hist = bucket[2]
+            bucket = self.requests[(t, endpoint)] = RequestBucket()
+        bucket.count += 1
+        hist = bucket.hist
         b = bucket_of(latency_ms)
         hist[b] = hist.get(b, 0) + 1
         if kinds:
-            failures = bucket[1]
+            failures = bucket.failures
             for kind in kinds:
                 failures[kind] = failures.get(kind, 0) + 1
 
     def to_message(self) -> dict[str, Any]:
-        """msgpack-friendly (no tuple keys)."""
+        """msgpack-friendly (no tuple keys, no structs): `[t, endpoint, count, failures, hist]`."""
         return {
-            "requests": [[t, e, b[0], b[1], b[2]] for (t, e), b in self.requests.items()],
+            "requests": [[t, e, b.count, b.failures, b.hist]
+                         for (t, e), b in self.requests.items()],
             "counters": [[t, n, k, c] for (t, n, k), c in self.counters.items()],
             "events": self.events,
         }
@@ -88,13 +92,13 @@ class Buckets:
         for t, endpoint, count, failures, hist in data.get("requests", ()):
             bucket = self.requests.get((t, endpoint))
             if bucket is None:
-                bucket = self.requests[(t, endpoint)] = [0, {}, {}]
-            bucket[0] += count
+                bucket = self.requests[(t, endpoint)] = RequestBucket()
+            bucket.count += count
             for kind, n in failures.items():
-                bucket[1][kind] = bucket[1].get(kind, 0) + n
+                bucket.failures[kind] = bucket.failures.get(kind, 0) + n
             for b, n in hist.items():
                 b = int(b)
-                bucket[2][b] = bucket[2].get(b, 0) + n
+                bucket.hist[b] = bucket.hist.get(b, 0) + n
         for t, name, key, c in data.get("counters", ()):
             self.counters[(t, name, key)] = self.counters.get((t, name, key), 0) + c
         self.events.extend(data.get("events", ()))
@@ -145,7 +149,7 @@ class Recorder:
         out, self.buckets = self.buckets, Buckets()
         for (t, endpoint), bucket in out.requests.items():
             key = f"{t} {endpoint}"
-            self.sent[key] = self.sent.get(key, 0) + bucket[0]
+            self.sent[key] = self.sent.get(key, 0) + bucket.count
         return out
 
 
@@ -165,8 +169,8 @@ class ResultsAppender:
         self.requests = 0
         self.failures = 0
         self._files = {
-            name: open(results_dir / f"{name}.jsonl", "a", encoding="utf-8")  # noqa: SIM115
-            for name in ("requests", "counters", "violations", "writes")
+            name: open(results_dir / files.stream_file(name), "a", encoding="utf-8")  # noqa: SIM115
+            for name in STREAMS
         }
 
     def add(self, data: dict[str, Any]) -> None:
@@ -182,7 +186,7 @@ class ResultsAppender:
         for stream, lines in by_stream.items():
             f = self._files.get(stream)
             if f is None:
-                f = self._files[stream] = open(self.dir / f"{stream}.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+                f = self._files[stream] = open(self.dir / files.stream_file(stream), "a", encoding="utf-8")  # noqa: SIM115
             f.write("\n".join(lines) + "\n")
             f.flush()
 
@@ -191,17 +195,18 @@ class ResultsAppender:
         horizon = math.inf if final or self.t0 is None else time.time() - self.t0 - self.lag
         req_lines, ctr_lines = [], []
         for key in sorted(k for k in self.pending.requests if k[0] + 1 <= horizon):
-            count, failures, hist = self.pending.requests.pop(key)
-            self.requests += count
-            self.failures += sum(n for kind, n in failures.items() if not kind.isdigit())
+            bucket = self.pending.requests.pop(key)
+            self.requests += bucket.count
+            self.failures += bucket.failed
             req_lines.append(json.dumps(
-                {"t": key[0], "endpoint": key[1], "count": count, "failures": failures,
-                 "hist": {str(b): n for b, n in sorted(hist.items())}},
+                {"t": key[0], "endpoint": key[1], "count": bucket.count,
+                 "failures": bucket.failures,
+                 "hist": {str(b): n for b, n in sorted(bucket.hist.items())}},
                 separators=(",", ":")))
-        for key in sorted(k for k in self.pending.counters if k[0] + 1 <= horizon):
+        for ckey in sorted(k for k in self.pending.counters if k[0] + 1 <= horizon):
             ctr_lines.append(json.dumps(
-                {"t": key[0], "name": key[1], "key": key[2],
-                 "count": self.pending.counters.pop(key)}, separators=(",", ":")))
+                {"t": ckey[0], "name": ckey[1], "key": ckey[2],
+                 "count": self.pending.counters.pop(ckey)}, separators=(",", ":")))
         for name, lines in (("requests", req_lines), ("counters", ctr_lines)):
             if lines:
                 self._files[name].write("\n".join(lines) + "\n")
@@ -258,9 +263,7 @@ def install(environment: Any) -> None:
         recorder.t0 = t0
         if appender is not None:
             appender.t0 = t0
-            tmp = Path(results_dir) / (LOAD_START_FILE + ".tmp")
-            tmp.write_text(json.dumps({"ts": t0}))
-            os.replace(tmp, Path(results_dir) / LOAD_START_FILE)
+            write_atomic(appender.dir / LOAD_START_FILE, json.dumps({"ts": t0}))
         if isinstance(runner, MasterRunner):
             runner.send_message(MSG_T0, t0)
 

@@ -14,6 +14,8 @@ from typing import Any
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from harness.stack.base import Stack
+
 REDIS_FIELDS = ("keyspace_hits", "keyspace_misses", "evicted_keys", "expired_keys",
                 "connected_clients", "used_memory", "instantaneous_ops_per_sec",
                 "total_commands_processed", "rejected_connections")
@@ -115,3 +117,17 @@ class Collector(threading.Thread):
             if next_at < now:  # a slow scrape: skip the missed ticks rather than burst
                 next_at = now + self.interval
             self.stop_event.wait(next_at - now)
+
+
+def collectors_for(stack: Stack, record: Callable[..., None],
+                   stop: threading.Event) -> list[Collector]:
+    """One unstarted collector per source the stack offers: its metrics, Redis, the database."""
+    sources: list[tuple[str, Callable[[], dict[str, float]]]] = []
+    if stack.metrics_url:
+        sources.append(("target", target_source(stack.metrics_url, dict(stack.metric_names))))
+    redis_client = stack.redis_client()
+    if redis_client is not None:
+        sources.append(("redis", redis_source(redis_client)))
+    if stack.database_url:
+        sources.append(("postgres", postgres_source(stack.database_url)))
+    return [Collector(name, scrape, record, stop) for name, scrape in sources]

@@ -1,6 +1,6 @@
 """The embedded Toxiproxy-compatible fault proxy.
 
-It speaks the Toxiproxy v2 HTTP API (see TOXIPROXY_API.md), so the harness's fault layer
+It speaks the Toxiproxy v2 HTTP API (https://github.com/Shopify/toxiproxy), so the harness's fault layer
 works the same against it and against a real Toxiproxy. TCP forwarding and the API share
 one asyncio loop (uvloop when installed); the API is an aiohttp application.
 

@@ -13,9 +13,11 @@ from collections.abc import Sequence
 
 import numpy as np
 from matplotlib import rc_context
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from harness.results.run_result import FaultWindow, RunResult, counter_rate, split_key
+from harness.results.faults import FaultWindow
+from harness.results.run_result import RunResult, counter_rate, split_key
 
 MAX_POINTS = 1200
 FAULT_COLOURS = ("#e4572e", "#4c72b0", "#8172b2", "#55a868", "#c44e52", "#dd8452")
@@ -36,7 +38,7 @@ def _downsample(t: np.ndarray, *ys: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(out)
 
 
-def _shade(ax, faults: Sequence[FaultWindow]) -> None:
+def _shade(ax: Axes, faults: Sequence[FaultWindow]) -> None:
     """Shade each fault from actual onset to heal (a line for instant actions), labelled on top."""
     for i, f in enumerate(faults):
         colour = FAULT_COLOURS[i % len(FAULT_COLOURS)]

@@ -8,15 +8,18 @@ run compacts after the Locust master and the collectors have stopped writing.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
-COMPACTED = ("requests.jsonl", "metrics.jsonl", "counters.jsonl")  # the bulky ones
+from harness.results.atomic import atomic_file
+from harness.results.files import COMPACTED
+
+__all__ = ["COMPACTED", "compact", "compress", "exists", "gz_path", "read_bytes", "records",
+           "resolve"]
+
 GZ = ".gz"
 LEVEL = 6  # 9 (gzip's default) is ~3x slower for a few % less
 
@@ -77,20 +80,9 @@ def compress(path: Path) -> Path:
     the partial .gz is removed.
     """
     packed = gz_path(path)
-    tmp = packed.with_name(packed.name + ".tmp")
-    try:
-        with path.open("rb") as src, tmp.open("wb") as raw:
-            with gzip.GzipFile(filename=path.name, mode="wb", fileobj=raw,
-                               compresslevel=LEVEL) as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, packed)
-        _fsync_dir(path.parent)
-    except BaseException:
-        with contextlib.suppress(OSError):  # keep the first error, not the clean-up's
-            tmp.unlink(missing_ok=True)
-        raise
+    with (path.open("rb") as src, atomic_file(packed) as raw,
+          gzip.GzipFile(filename=path.name, mode="wb", fileobj=raw, compresslevel=LEVEL) as dst):
+        shutil.copyfileobj(src, dst, 1 << 20)
     path.unlink()
     return packed
 
@@ -112,10 +104,3 @@ def compact(folder: Path) -> list[str]:
             problems.append(f"{path}: left uncompressed ({exc})")
     return problems
 
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

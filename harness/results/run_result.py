@@ -24,6 +24,8 @@ import numpy as np
 
 from harness import histogram
 from harness.results import jsonl
+from harness.results.faults import FaultWindow, fault_windows
+from harness.results.records import RequestRecord, failure_count
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -87,28 +89,6 @@ class Window:
         return self.start <= t < self.end
 
 
-@dataclass(frozen=True)
-class FaultWindow:
-    """One planned fault and, from the timeline, when it was actually applied and healed."""
-
-    name: str
-    proxy: str | None
-    type: str
-    planned_start: float
-    planned_end: float
-    start: float | None = None
-    end: float | None = None
-    error: str | None = None
-
-    @property
-    def onset(self) -> float:
-        return self.start if self.start is not None else self.planned_start
-
-    @property
-    def heal(self) -> float:
-        return self.end if self.end is not None else self.planned_end
-
-
 @dataclass
 class MetricSource:
     """All scrapes of one source: times, and per scrape its samples (None for a gap)."""
@@ -121,16 +101,6 @@ class MetricSource:
 def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     """Records of a .jsonl file (or its .gz); a torn last line (a crash mid-write) is skipped."""
     yield from jsonl.records(path)
-
-
-class _Bucket(msgspec.Struct):
-    """One line of requests.jsonl (unknown fields are ignored, so the format can grow)."""
-
-    t: float = 0.0
-    endpoint: str = ""
-    count: int = 0
-    failures: dict[str, int] = {}
-    hist: dict[int, int] = {}
 
 
 class _Counter(msgspec.Struct):
@@ -194,7 +164,7 @@ class RunResult:
         self._load_requests(path / "requests.jsonl")
         self._load_counters(path / "counters.jsonl")
         self._load_metrics(path / "metrics.jsonl")
-        self.faults = self._fault_windows()
+        self.faults = fault_windows(self.experiment.get("faults") or [], self.timeline)
         self._hist_cache: dict[str | None, np.ndarray] = {}
 
     @classmethod
@@ -227,7 +197,7 @@ class RunResult:
     # -- loading ---------------------------------------------------------------------
 
     def _load_requests(self, path: Path) -> None:
-        recs = _decode_lines(path, _Bucket)
+        recs: list[RequestRecord] = _decode_lines(path, RequestRecord)
         endpoints: dict[str, int] = {}
         ep_of = [endpoints.setdefault(r.endpoint, len(endpoints)) for r in recs]
         self.endpoints: list[str] = list(endpoints)
@@ -237,8 +207,8 @@ class RunResult:
         self._rec_count = np.fromiter((r.count for r in recs), dtype=np.int64, count=n)
         # exact status codes ("503") repeat their class ("5xx"): count classes only
         self._rec_fail = np.fromiter(
-            (sum(v for k, v in r.failures.items() if not k.isdigit()) if r.failures else 0
-             for r in recs), dtype=np.int64, count=n)
+            (failure_count(r.failures) if r.failures else 0 for r in recs), dtype=np.int64,
+            count=n)
         lengths = np.fromiter((len(r.hist) for r in recs), dtype=np.int64, count=n)
         total = int(lengths.sum())
         h_rec = np.repeat(np.arange(n), lengths)
@@ -272,40 +242,6 @@ class RunResult:
             self.metrics[source] = MetricSource(
                 t=np.asarray(times)[order], samples=[samples[i] for i in order], keys=keys
             )
-
-    def _fault_windows(self) -> list[FaultWindow]:
-        starts: dict[str, dict[str, Any]] = {}
-        ends: dict[str, dict[str, Any]] = {}
-        for ev in self.timeline:
-            if ev.get("kind") == "fault_start":
-                starts.setdefault(ev.get("fault", ""), ev)
-            elif ev.get("kind") == "fault_end":
-                ends.setdefault(ev.get("fault", ""), ev)
-        out = []
-        for f in self.experiment.get("faults") or []:
-            name = f.get("name", "")
-            s, e = starts.get(name), ends.get(name)
-            error = (s or {}).get("error") or (e or {}).get("error")
-            out.append(FaultWindow(
-                name=name, proxy=f.get("proxy"), type=f.get("type", ""),
-                planned_start=float(f.get("start", 0.0)),
-                planned_end=float(f.get("end", f.get("start", 0.0))),
-                start=None if s is None or s.get("error") else float(s["t"]),
-                end=None if e is None or e.get("error") else float(e["t"]),
-                error=error,
-            ))
-        known = {f.name for f in out}
-        for name, s in starts.items():  # events for faults the experiment.json does not list
-            if name not in known:
-                e = ends.get(name)
-                out.append(FaultWindow(
-                    name=name, proxy=s.get("proxy"), type=s.get("type", ""),
-                    planned_start=float(s.get("planned_t", s["t"])),
-                    planned_end=float((e or s).get("planned_t", (e or s)["t"])),
-                    start=float(s["t"]), end=None if e is None else float(e["t"]),
-                    error=s.get("error"),
-                ))
-        return out
 
     # -- time and windows ------------------------------------------------------------
 

@@ -14,18 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-_URL_SECRET = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<secret>[^@/\s]+)@")
-
-
-def mask_secrets(value: Any) -> Any:
-    """Replace passwords in URLs (`redis://:pw@h`, `postgresql://u:pw@h`) with `***`, recursively."""
-    if isinstance(value, str):
-        return _URL_SECRET.sub(lambda m: f"{m['scheme']}{m['user']}:***@", value)
-    if isinstance(value, dict):
-        return {k: mask_secrets(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [mask_secrets(v) for v in value]
-    return value
+from harness.masking import mask_secrets
+from harness.results import files
+from harness.results.atomic import write_atomic
 
 
 def run_id(name: str, started: float | None = None) -> str:
@@ -35,7 +26,7 @@ def run_id(name: str, started: float | None = None) -> str:
     return f"{stamp}-{safe}"
 
 
-def new_run_dir(out_dir: str | os.PathLike, name: str) -> Path:
+def new_run_dir(out_dir: str | os.PathLike[str], name: str) -> Path:
     """Create `<out>/<UTC time>-<name>/`; a second run in the same second gets a suffix."""
     parent = Path(out_dir).resolve()  # children run in other folders (redis-server chdirs)
     parent.mkdir(parents=True, exist_ok=True)
@@ -46,7 +37,7 @@ def new_run_dir(out_dir: str | os.PathLike, name: str) -> Path:
             path.mkdir()
         except FileExistsError:
             continue
-        (path / "logs").mkdir()
+        (path / files.LOGS).mkdir()
         return path
     raise RuntimeError(f"cannot create a run folder under {parent}")
 
@@ -79,9 +70,7 @@ class JsonlWriter:
 
 def write_json(path: Path, data: Any) -> None:
     """Write a whole JSON file atomically, so a reader never sees half of it."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 class RunWriter:
@@ -97,21 +86,21 @@ class RunWriter:
         self.t0: float | None = None  # epoch seconds of load start (run time 0)
         self.t0_monotonic: float | None = None
         self.started_at = time.time()
-        self.timeline = JsonlWriter(path / "timeline.jsonl")
-        self.metrics = JsonlWriter(path / "metrics.jsonl")
+        self.timeline = JsonlWriter(path / files.TIMELINE)
+        self.metrics = JsonlWriter(path / files.METRICS)
         self.summary: dict[str, Any] = {
             "name": name, "run_id": path.name, "status": "running",
             "started_at": self.started_at, "ended_at": None, "duration": None,
             "requests": 0, "failures": 0, "halt_reason": None, "error": None,
         }
-        write_json(path / "summary.json", self.summary)
+        write_json(path / files.SUMMARY, self.summary)
 
     def write_experiment(self, source: Path | None, resolved: dict[str, Any]) -> None:
         if source is not None:
-            (self.path / "experiment.yaml").write_text(
+            (self.path / files.EXPERIMENT_YAML).write_text(
                 mask_secrets(source.read_text(encoding="utf-8")), encoding="utf-8"
             )
-        write_json(self.path / "experiment.json", mask_secrets(resolved))
+        write_json(self.path / files.EXPERIMENT, mask_secrets(resolved))
 
     def set_t0(self, t0_epoch: float) -> None:
         """Fix run time 0; the monotonic twin keeps fault timing immune to clock steps."""
@@ -150,7 +139,7 @@ class RunWriter:
             requests=requests, failures=failures,
             halt_reason=halt_reason, error=mask_secrets(error),
         )
-        write_json(self.path / "summary.json", self.summary)
+        write_json(self.path / files.SUMMARY, self.summary)
         return self.summary
 
     def close(self) -> None:

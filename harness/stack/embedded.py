@@ -13,26 +13,23 @@ import os
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import redis
 import requests
 
+from harness.stack.base import RedisAction, StackError
 from harness.stack.ports import LOOPBACK, free_port
 from harness.stack.postgres import PostgresServer
 from harness.stack.process import stop_process
 from harness.stack.redis_server import RedisServer
+from harness.stack.target_service import TargetService, target_service
 
-DATABASE = "shop"
-
-
-class StackError(RuntimeError):
-    """The stack could not start; the message says which part and where its log is."""
+__all__ = ["EmbeddedStack", "StackError"]
 
 
 def _log_tail(path: Path, lines: int = 15) -> str:
@@ -48,20 +45,22 @@ class EmbeddedStack:
 
     kind = "embedded"
 
-    def __init__(self, log_dir: Path, flaws: Iterable[str] = (), target_args: Iterable[str] = (),
-                 workdir: Path | None = None) -> None:
+    def __init__(self, log_dir: Path, flaws: Iterable[str] = (),
+                 options: Mapping[str, object] | None = None,
+                 service: TargetService | None = None, workdir: Path | None = None) -> None:
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="stampede-stack-"))
-        self.flaws = list(flaws)
-        self.target_args = list(target_args)
+        self.service = service or target_service()
+        self.flaws = sorted(self.service.parse_flaws(flaws))
+        self.options = dict(options or {})
         self.password = secrets.token_urlsafe(24)
         self.password_file = self.workdir / "redis-password"
         self.redis: RedisServer | None = None
         self.postgres: PostgresServer | None = None
         self.proxy: Any = None
-        self.target: subprocess.Popen | None = None
+        self.target: subprocess.Popen[bytes] | None = None
         self.target_port = 0
         self.redis_proxy_port = 0
         self.db_proxy_port = 0
@@ -73,24 +72,36 @@ class EmbeddedStack:
 
     @property
     def metrics_url(self) -> str:
-        return f"{self.base_url}/metrics"
+        return f"{self.base_url}{self.service.metrics_path}"
 
     @property
     def toxiproxy_url(self) -> str:
-        return self.proxy.api_url
+        assert self.proxy is not None, "the stack is not started"
+        return str(self.proxy.api_url)
 
     @property
     def database_url(self) -> str:
         """Direct (not proxied) URL of the source of truth, for collectors and the write check."""
-        return self.postgres.url(DATABASE)
+        assert self.postgres is not None, "the stack is not started"
+        return self.postgres.url(self.service.database)
+
+    @property
+    def metric_names(self) -> Mapping[str, str]:
+        return {}  # an embedded service exports stampede's own names
+
+    @property
+    def write_rules(self) -> Mapping[str, str]:
+        return self.service.writes
 
     def redis_client(self, **kwargs: Any) -> redis.Redis:
         """A client on the real Redis (not through the proxy), for INFO and the actions."""
+        assert self.redis is not None, "the stack is not started"
         return redis.Redis(host=self.redis.host, port=self.redis.port, password=self.password,
                            socket_timeout=2.0, socket_connect_timeout=2.0, **kwargs)
 
-    def addresses(self) -> dict[str, str]:
+    def addresses(self) -> dict[str, str | None]:
         """What `stampede up` prints and experiment.json records: no secret in clear."""
+        assert self.redis is not None, "the stack is not started"
         return {
             "target": self.base_url,
             "metrics": self.metrics_url,
@@ -98,7 +109,7 @@ class EmbeddedStack:
             "redis_via_proxy": f"redis://:***@{LOOPBACK}:{self.redis_proxy_port}/0",
             "redis_direct": f"redis://:***@{LOOPBACK}:{self.redis.port}/0",
             "redis_password_file": str(self.password_file),
-            "db_via_proxy": f"postgresql://postgres@{LOOPBACK}:{self.db_proxy_port}/{DATABASE}",
+            "db_via_proxy": f"postgresql://postgres@{LOOPBACK}:{self.db_proxy_port}/{self.service.database}",
             "db_direct": self.database_url,
         }
 
@@ -129,7 +140,7 @@ class EmbeddedStack:
                                        log_path=self.log_dir / "postgres.log")
         try:
             self.postgres.start()
-            self.postgres.create_database(DATABASE)
+            self.postgres.create_database(self.service.database)
         except Exception as exc:
             raise StackError(
                 f"PostgreSQL did not start: {exc}; log: {self.postgres.log_path}\n"
@@ -155,17 +166,11 @@ class EmbeddedStack:
 
     def _start_target(self, timeout: float) -> None:
         self.target_port = free_port()
-        env = dict(os.environ)
         # secrets go through the environment: a command line is readable by anyone (ps)
-        env["SHOP_REDIS_URL"] = f"redis://:{self.password}@{LOOPBACK}:{self.redis_proxy_port}/0"
-        env["SHOP_DATABASE_URL"] = (
-            f"postgresql://postgres@{LOOPBACK}:{self.db_proxy_port}/{DATABASE}")
-        env.pop("SHOP_FLAWS", None)
-        cmd = [sys.executable, "-m", "targets.shop", "--host", LOOPBACK,
-               "--port", str(self.target_port)]
-        for flaw in self.flaws:
-            cmd += ["--flaw", flaw]
-        cmd += self.target_args
+        env = dict(os.environ) | self.service.environment(
+            f"redis://:{self.password}@{LOOPBACK}:{self.redis_proxy_port}/0",
+            f"postgresql://postgres@{LOOPBACK}:{self.db_proxy_port}/{self.service.database}")
+        cmd = self.service.command(LOOPBACK, self.target_port, self.flaws, self.options)
         log_path = self.log_dir / "target.log"
         with open(log_path, "ab") as log:
             self.target = subprocess.Popen(
@@ -177,12 +182,14 @@ class EmbeddedStack:
                 raise StackError(f"the target exited with status {self.target.returncode} "
                                  f"while starting; log: {log_path}\n{_log_tail(log_path)}")
             try:
-                if requests.get(f"{self.base_url}/health", timeout=1).status_code == 200:
+                health = f"{self.base_url}{self.service.health_path}"
+                if requests.get(health, timeout=1).status_code == 200:
                     return
             except requests.RequestException:
                 pass
             if time.monotonic() > deadline:
-                raise StackError(f"the target did not answer GET /health with 200 within "
+                raise StackError(f"the target did not answer GET {self.service.health_path} "
+                                 f"with 200 within "
                                  f"{timeout:.0f}s; log: {log_path}\n{_log_tail(log_path)}")
             time.sleep(0.1)
 
@@ -209,12 +216,13 @@ class EmbeddedStack:
         self.stop()
 
     # actions on the real Redis, for the fault schedule ---------------------------
-    def actions(self) -> dict[str, Callable[..., Any]]:
+    def actions(self) -> dict[str, RedisAction]:
         def flush_cache() -> None:
             with self.redis_client() as r:
                 r.flushall()
 
         def restart_redis() -> None:
+            assert self.redis is not None, "the stack is not started"
             self.redis.restart()
 
         def set_maxmemory(maxmemory: str, policy: str | None = None) -> None:

@@ -12,7 +12,8 @@ def free_port(host: str = LOOPBACK) -> int:
     """A port the kernel just handed out, so two children never pick the same one by chance."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:

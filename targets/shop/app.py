@@ -1,7 +1,7 @@
 """The FastAPI application: routers, the request middleware (body limit, rate limit, metrics),
 error mapping (never a stack trace in a body), /health, /metrics and /ping.
 
-Metrics (prometheus-client, names from DESIGN.md):
+Metrics (prometheus-client, the names the harness reads: docs/own-service.md):
   stampede_circuit_state{dependency="redis"|"db"}     0 closed, 1 open, 2 half-open
   stampede_cache_requests_total{result=...}           hit, miss, error, stale, bypass (one per cache lookup)
   stampede_db_queries_total{query=...}                see targets.shop.metrics.DB_QUERIES

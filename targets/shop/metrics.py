@@ -1,4 +1,4 @@
-"""Prometheus metrics with the names DESIGN.md gives the harness (see the module docstring of app.py for labels)."""
+"""Prometheus metrics with the names the harness reads (docs/own-service.md; labels: the module docstring of app.py)."""
 
 from __future__ import annotations
 

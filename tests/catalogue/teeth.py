@@ -1,7 +1,7 @@
 """The teeth matrix: which experiment catches which flaw of the reference shop, on which invariant.
 
-Shared by tests/catalogue/test_teeth.py (which runs it) and benchmarks; the README's
-"Experiment catalogue" section lists the same table.
+Shared by tests/catalogue/test_teeth.py (which runs it) and benchmarks; docs/catalogue.md
+("The teeth matrix") lists the same table.
 """
 
 from __future__ import annotations

@@ -338,11 +338,11 @@ def test_plan_refuses_bad_input_with_exit_status_3(tmp_path, capsys):
     assert f"{path}:5: faults[0].proxy: unknown proxy" in err
 
 
-def test_readme_shows_the_full_example_as_it_is():
-    readme = (REPO / "README.md").read_text()
-    section = readme.split("## Experiment files", 1)[1]
+def test_docs_show_the_full_example_as_it_is():
+    doc = (REPO / "docs" / "experiments.md").read_text()
+    section = doc.split("## The complete example", 1)[1]
     example = (REPO / "experiments" / "examples" / "full_example.yaml").read_text()
-    assert f"```yaml\n{example}```" in section, "README's example differs from full_example.yaml"
+    assert f"```yaml\n{example}```" in section, "docs/experiments.md's example differs from full_example.yaml"
 
 
 def test_a_missing_file_and_a_bad_time_scale_are_named(tmp_path):

@@ -1,4 +1,4 @@
-"""Contract tests: every endpoint, status code and error body of TOXIPROXY_API.md, with raw requests."""
+"""Contract tests: every endpoint, status code and error body of the Toxiproxy v2 HTTP API, with raw requests."""
 
 from __future__ import annotations
 

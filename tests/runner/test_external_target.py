@@ -40,6 +40,8 @@ target:
   toxiproxy_url: {addr['toxiproxy_api']}
   metrics_url: {addr['metrics']}
   database_url: {addr['db_direct']}
+  writes:
+    order: {{sql: "SELECT id::text FROM orders WHERE id::text = ANY(%(ids)s)"}}
 proxies:
   redis: {{expect: true}}
 load:

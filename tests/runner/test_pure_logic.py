@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+from harness.halts import halt_reason
 from harness.load.recorder import Buckets, ResultsAppender, failure_kinds
 from harness.metrics.collectors import parse_target_metrics, series_key
+from harness.results.tail import RequestTail
 from harness.results.writer import mask_secrets
-from harness.runner import RequestTail, halt_reason
 
 
 def test_failure_kinds() -> None:
@@ -107,7 +108,7 @@ def test_endpoint_names_get_the_method_once() -> None:
     rec.on_request("GET", "GET /products/{id}", 1.0)
     rec.on_request("POST", "/orders", 1.0, exception=RuntimeError("x"))
     assert {e for _, e in rec.buckets.requests} == {"GET /products/{id}", "POST /orders"}
-    assert sum(b[0] for b in rec.buckets.requests.values()) == 3
+    assert sum(b.count for b in rec.buckets.requests.values()) == 3
 
 
 def test_run_dir_is_absolute_and_unique(tmp_path: Path, monkeypatch) -> None:

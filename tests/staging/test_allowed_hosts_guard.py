@@ -118,3 +118,43 @@ def test_run_refuses_a_target_file_naming_an_unlisted_host(tmp_path: Path, guard
     assert f"{target}:4: target.toxiproxy_url" in output
     assert guarded.read_text() == "" and children == set()
     assert not out.exists() or not any(out.iterdir())
+
+
+EMBEDDED_BYPASSES = {
+    # the shop listening on every interface
+    "bind": ("options: {host: 0.0.0.0}", "target.options.host", '"0.0.0.0" listens on every'),
+    # the shop's database elsewhere
+    "database": ("options: {database_url: 'postgresql://postgres@10.9.9.9:5432/shop'}",
+                 "target.options.database_url", 'host "10.9.9.9"'),
+    # psycopg takes the query's host over the netloc's
+    "query host": ("options: {database_url: 'postgresql://u@127.0.0.1/shop?host=db.prod.example.com'}",
+                   "target.options.database_url", 'host "db.prod.example.com"'),
+}
+
+
+@pytest.mark.parametrize("case", EMBEDDED_BYPASSES, ids=list(EMBEDDED_BYPASSES))
+def test_run_refuses_each_bypass_before_anything_starts(
+    tmp_path: Path, guarded: Path, case: str
+) -> None:
+    """Each way issue 13 found around allowed_hosts: exit 3 at file:line:field, nothing started."""
+    option, field, message = EMBEDDED_BYPASSES[case]
+    experiment = tmp_path / "bypass.yaml"
+    experiment.write_text(f"name: bypass\ntarget:\n  {option}\nload: {{users: 2, duration: 10s}}\n")
+    code, output, children, out = run_guarded(tmp_path, [str(experiment)])
+    assert code == 3, output
+    assert f"{experiment}:3: {field}: {message}" in output, output
+    assert guarded.read_text() == "" and children == set()
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_run_refuses_a_query_hostaddr_of_an_external_database(tmp_path: Path, guarded: Path) -> None:
+    experiment = tmp_path / "hostaddr.yaml"
+    experiment.write_text(
+        "target:\n  kind: external\n  base_url: http://127.0.0.1:8000\n"
+        "  toxiproxy_url: http://127.0.0.1:8474\n"
+        "  database_url: postgresql://u@localhost/shop?sslmode=disable&hostaddr=192.0.2.7\n"
+        "load: {users: 2, duration: 10s}\n")
+    code, output, children, _ = run_guarded(tmp_path, [str(experiment)])
+    assert code == 3, output
+    assert f'{experiment}:5: target.database_url: host "192.0.2.7"' in output, output
+    assert guarded.read_text() == "" and children == set()

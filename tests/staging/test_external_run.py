@@ -65,6 +65,7 @@ def staging(tmp_path: Path, redis_server: RedisServer,
             "target:\n  kind: external\n"
             f"  base_url: {base}\n  toxiproxy_url: {proxy.api_url}\n"
             f"  metrics_url: {base}/metrics\n  database_url: {database}\n"
+            "  writes:\n    order: {sql: 'SELECT id::text FROM orders WHERE id::text = ANY(%(ids)s)'}\n"
             "proxies:\n  redis: {expect: true}\n"  # the config made it
             f'  db: {{listen: "{proxies["db"]["listen"]}", upstream: "{proxies["db"]["upstream"]}"}}\n')
         yield {"target": str(target), "api": proxy.api_url}
