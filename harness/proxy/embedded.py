@@ -124,6 +124,16 @@ class ProxyProcess:
 REAL_SERVER_ENV = "STAMPEDE_TOXIPROXY_SERVER"
 
 
+STACK_SERVER_ENV = "STAMPEDE_PROXY_SERVER"
+
+
+def stack_server() -> Path | None:
+    """The Toxiproxy binary the embedded stack runs instead of ours, if one was chosen
+    (`stampede run/up --toxiproxy-server PATH`, which sets $STAMPEDE_PROXY_SERVER)."""
+    value = os.environ.get(STACK_SERVER_ENV)
+    return Path(value) if value else None
+
+
 def real_server_path() -> Path:
     """Where the real toxiproxy-server binary is: $STAMPEDE_TOXIPROXY_SERVER, else
     `../shared/tools/toxiproxy/toxiproxy-server` beside the checkout (it may not exist)."""

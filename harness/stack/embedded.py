@@ -123,7 +123,7 @@ class EmbeddedStack:
         return self
 
     def _start(self, timeout: float) -> None:
-        from harness.proxy import spawn
+        from harness.proxy.embedded import spawn, stack_server
 
         fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -147,7 +147,8 @@ class EmbeddedStack:
                 f"{_log_tail(self.postgres.log_path)}") from exc
 
         try:  # its own session (see spawn): a terminal's Ctrl-C cannot kill it before rollback
-            self.proxy = spawn(host=LOOPBACK, port=0, log_path=self.log_dir / "proxy.log")
+            self.proxy = spawn(host=LOOPBACK, port=0, log_path=self.log_dir / "proxy.log",
+                               server=stack_server())  # ours unless --toxiproxy-server
         except Exception as exc:
             raise StackError(f"the fault proxy did not start: {exc}; log: "
                              f"{self.log_dir / 'proxy.log'}") from exc
