@@ -178,8 +178,10 @@ class Timeout(Stage):
 
     def remove(self) -> None:
         super().remove()
-        if self.active:  # the real server closes what the black hole held
-            self.link.close_connection()
+        # the real server closes every connection the toxic was on, also those whose
+        # toxicity draw skipped it (they held nothing, but a client swapping servers must
+        # see the same closes)
+        self.link.close_connection()
 
     def stop(self) -> None:
         if self.timer is not None:

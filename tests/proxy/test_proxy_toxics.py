@@ -261,3 +261,12 @@ def test_client_leaving_waits_for_slow_close_downstream(redis_proxy: RedisProxy)
     sock.shutdown(socket.SHUT_WR)
     assert read_until_closed(sock) == b""
     assert time.perf_counter() - start >= 0.38
+
+
+def test_removing_a_timeout_closes_also_the_connections_it_skipped(redis_proxy: RedisProxy) -> None:
+    sock = redis_proxy.raw()
+    redis_proxy.add_toxic(type="timeout", toxicity=0, attributes={"timeout": 0})  # never drawn
+    sock.sendall(resp("PING"))
+    assert read_reply(sock) == b"+PONG\r\n"  # skipped: data flows
+    redis_proxy.remove_toxic("timeout_downstream")
+    assert read_until_closed(sock) == b""  # and yet removing it closes the connection
