@@ -71,6 +71,8 @@ class Proxy:
         if self.enabled:
             return
         host, port = listen_address(self.listen)
+        if not host and not socket.has_dualstack_ipv6():
+            host = "0.0.0.0"  # every interface on a host without IPv6, as Go does
         family = socket.AF_INET6 if ":" in host or not host else socket.AF_INET
         try:  # no host (`listen` left out): every interface, as the real server does
             sock = socket.create_server((host, port), family=family, backlog=1024, reuse_port=self.reuse_port,

@@ -101,7 +101,7 @@ def normalise(body: object) -> object:
     if isinstance(body, list):
         return [normalise(item) for item in body]
     if isinstance(body, str):
-        return re.sub(r"^(127\.0\.0\.1|\[::\]):\d+$", r"\1:PORT", body)
+        return re.sub(r"^(127\.0\.0\.1|\[::\]|0\.0\.0\.0):\d+$", r"\1:PORT", body)
     return body
 
 
