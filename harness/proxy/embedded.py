@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import requests
 
-from harness.proxy.serve import new_event_loop
+from harness.proxy.process import new_event_loop
 from harness.proxy.server import ProxyServer
 from harness.stack.ports import free_port
 from harness.stack.process import stop_process

@@ -23,6 +23,7 @@ from pathlib import Path
 from harness.proxy.api import VERSION
 from harness.proxy.errors import ApiError
 from harness.proxy.metrics import MetricsOptions
+from harness.proxy.process import LOG_LEVELS, new_event_loop, raise_fd_limit
 from harness.proxy.registry import proxy_fields
 from harness.proxy.server import ProxyServer
 from harness.proxy.workers import MAX_DEFAULT_WORKERS, default_workers
@@ -79,27 +80,6 @@ def load_config(path: Path) -> list[dict]:
     return entries
 
 
-def raise_fd_limit() -> None:
-    """Allow as many sockets as the hard limit permits (each client costs two), as Go does."""
-    try:
-        import resource
-
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if soft < hard:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    except (ImportError, ValueError, OSError):
-        pass
-
-
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop when installed (about twice the forwarding rate), else the stock loop."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
-
-
 async def _serve(host: str, port: int, config: Path | None, metrics: MetricsOptions, workers: int) -> int:
     server = ProxyServer(host, port, metrics=metrics, workers=workers)
     stop = asyncio.Event()
@@ -130,10 +110,6 @@ async def _populate_from(server: ProxyServer, config: Path) -> None:
         log.error("Failed to populate proxies from file: %s: %s", config, exc.message)
     else:
         log.info("populated %d proxies from config %s", len(entries), config)
-
-
-LOG_LEVELS = {"trace": logging.DEBUG, "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
-              "warning": logging.WARNING, "error": logging.ERROR, "fatal": logging.CRITICAL}
 
 
 def main(

@@ -88,7 +88,7 @@ async def serve(reader: asyncio.StreamReader, write) -> None:
 
 
 def main() -> int:
-    from harness.proxy.serve import LOG_LEVELS, new_event_loop, raise_fd_limit
+    from harness.proxy.process import LOG_LEVELS, new_event_loop, raise_fd_limit
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the API process decides when we stop
     level = LOG_LEVELS.get(os.environ.get("LOG_LEVEL", "info").lower(), logging.INFO)
