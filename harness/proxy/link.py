@@ -156,6 +156,9 @@ class Link:
             return
         self.done = True
         self.ended = True
+        source = self.source.transport
+        if source is not None and not source.is_closing():
+            source.pause_reading()  # whatever it still sends has nowhere to go
         transport = self.dest.transport
         if transport is not None and not transport.is_closing():
             transport.close()  # after the bytes already written are flushed
@@ -181,7 +184,7 @@ class Link:
 
     def _update_reading(self) -> None:
         transport = self.source.transport
-        if transport is None or transport.is_closing():
+        if transport is None or transport.is_closing() or self.done:
             return
         if self.dest_blocked or self.inbox_blocked:
             transport.pause_reading()
