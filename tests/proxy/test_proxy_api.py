@@ -416,3 +416,24 @@ def test_populate_with_the_same_address_by_host_name(api: Api) -> None:
     assert reply.status_code == 201
     toxics = api("GET", "/proxies/db").json()["toxics"]
     assert len(toxics) == (1 if api.kind == "ours" else 0)
+
+
+def test_two_proxies_on_one_port_is_500(api: Api) -> None:
+    """Also with worker processes, whose SO_REUSEPORT listeners could otherwise share it."""
+    listen = f"127.0.0.1:{free_port()}"
+    make_proxy(api, name="first", upstream="127.0.0.1:1", listen=listen)
+    reply = api("POST", "/proxies", json={"name": "second", "listen": listen, "upstream": "127.0.0.1:2"})
+    assert_error(reply, 500, "address already in use")
+    assert set(api("GET", "/proxies").json()) == {"first"}
+
+
+def test_duplicate_names_in_one_populate(api: Api) -> None:
+    """Kept difference: ours refuses them (as current upstream does); v2.8.0 lets the last win."""
+    entries = [{"name": "twice", "listen": "127.0.0.1:0", "upstream": f"127.0.0.1:{n}"} for n in (1, 2)]
+    reply = api("POST", "/populate", json=entries)
+    if api.kind == "ours":
+        assert reply.status_code == 400 and "duplicate proxy name" in reply.json()["error"]
+        assert api("GET", "/proxies").json() == {}
+    else:
+        assert reply.status_code == 201
+        assert api("GET", "/proxies/twice").json()["upstream"] == "127.0.0.1:2"
