@@ -31,7 +31,7 @@ from harness.proxy.toxics import Toxic
 class Proxy(Protocol):
     """What a connection needs of its proxy (proxy.py): where to dial, which toxics, a registry."""
 
-    connections: set[Connection]
+    connections: dict[Connection, None]  # in accept order, so -seed draws repeat
     byte_counts: dict[str, list[int]]
 
     def upstream_address(self) -> tuple[str, int]: ...
@@ -262,7 +262,7 @@ class Connection:
         if side is self.client:
             # until the upstream answers; call_soon because uvloop starts reading after this
             self.loop.call_soon(self._hold_client)
-            self.proxy.connections.add(self)
+            self.proxy.connections[self] = None
             self.dial = self.loop.create_task(self._dial())
 
     def _hold_client(self) -> None:
@@ -331,4 +331,4 @@ class Connection:
         """Forget the connection once closed and every socket it opened is gone."""
         sides = [s for s in (self.client, self.upstream) if s.transport is not None]
         if self.closed and all(s.lost for s in sides):
-            self.proxy.connections.discard(self)
+            self.proxy.connections.pop(self, None)

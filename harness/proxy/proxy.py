@@ -49,7 +49,7 @@ class Proxy:
         self.upstream = upstream
         self.enabled = False
         self.toxics: dict[str, Toxic] = {}
-        self.connections: set[Connection] = set()
+        self.connections: dict[Connection, None] = {}  # in accept order: -seed repeats draws
         self.byte_counts = {stream: [0, 0] for stream in STREAMS}  # [received, sent], for /metrics
         self.server: asyncio.AbstractServer | None = None
 

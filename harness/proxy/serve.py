@@ -80,8 +80,9 @@ def load_config(path: Path) -> list[dict]:
     return entries
 
 
-async def _serve(host: str, port: int, config: Path | None, metrics: MetricsOptions, workers: int) -> int:
-    server = ProxyServer(host, port, metrics=metrics, workers=workers)
+async def _serve(host: str, port: int, config: Path | None, metrics: MetricsOptions, workers: int,
+                 seed: int | None) -> int:
+    server = ProxyServer(host, port, metrics=metrics, workers=workers, seed=seed)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -124,8 +125,9 @@ def main(
         return 0
     level = LOG_LEVELS.get(os.environ.get("LOG_LEVEL", "info").lower(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(message)s", stream=sys.stderr, force=True)
-    if args is not None and args.seed is not None:
-        random.seed(args.seed)
+    seed = args.seed if args is not None else None
+    if seed is not None:
+        random.seed(seed)
     metrics = MetricsOptions(
         proxy=bool(args and args.proxy_metrics), runtime=bool(args and args.runtime_metrics)
     )
@@ -133,7 +135,7 @@ def main(
     raise_fd_limit()
     loop = new_event_loop()
     try:
-        return loop.run_until_complete(_serve(host, port, config, metrics, workers))
+        return loop.run_until_complete(_serve(host, port, config, metrics, workers, seed))
     finally:
         loop.close()
 

@@ -24,13 +24,15 @@ class ProxyServer(Registry):
         port: int = 8474,
         metrics: MetricsOptions | None = None,
         workers: int = 1,
+        seed: int | None = None,
     ) -> None:
-        """`workers` > 1: that many event loops forward (this one and workers - 1 processes)."""
+        """`workers` > 1: that many event loops forward (this one and workers - 1 processes);
+        `seed` seeds worker i's toxicity draws with seed + i (this process's is the caller's)."""
         super().__init__(reuse_port=workers > 1)
         self.host = host
         self.port = port
         self.metrics = metrics or MetricsOptions()
-        self.pool = WorkerPool(workers - 1) if workers > 1 else None
+        self.pool = WorkerPool(workers - 1, seed) if workers > 1 else None
         self.runner: web.AppRunner | None = None
 
     @property

@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 import os
+import random
 import signal
 import sys
 
@@ -91,6 +92,8 @@ def main() -> int:
     from harness.proxy.process import LOG_LEVELS, new_event_loop, raise_fd_limit
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the API process decides when we stop
+    if len(sys.argv) > 1:
+        random.seed(int(sys.argv[1]))  # -seed of the API process, plus this worker's number
     level = LOG_LEVELS.get(os.environ.get("LOG_LEVEL", "info").lower(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s worker %(process)d %(message)s", stream=sys.stderr)
     raise_fd_limit()

@@ -27,15 +27,17 @@ def default_workers() -> int:
 class WorkerPool:
     """Worker processes that mirror the API process's proxies on shared ports."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, seed: int | None = None) -> None:
         self.count = count
+        self.seed = seed
         self.procs: list[asyncio.subprocess.Process] = []
         self.lock = asyncio.Lock()  # one request/reply exchange at a time
 
     async def start(self) -> None:
-        for _ in range(self.count):
+        for number in range(1, self.count + 1):
+            seed = [] if self.seed is None else [str(self.seed + number)]
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "harness.proxy.worker",
+                sys.executable, "-m", "harness.proxy.worker", *seed,
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=64 * 1024 * 1024,
             )
             self.procs.append(proc)

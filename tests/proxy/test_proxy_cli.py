@@ -156,3 +156,36 @@ def test_version_flag() -> None:
                             timeout=30)
     assert result.returncode == 0
     assert result.stdout.startswith("toxiproxy-server version 2.")
+
+
+def test_seed_repeats_the_toxicity_draws(redis_server) -> None:
+    """-seed: the same seed, the same connections poisoned (one process: workers get seed + i)."""
+
+    def pattern() -> list[bool]:
+        with spawn(extra_args=("-seed", "7", "-workers", "1")) as server:
+            listen = requests.post(f"{server.api_url}/proxies", timeout=10, json={
+                "name": "r", "listen": "127.0.0.1:0", "upstream": f"127.0.0.1:{redis_server.port}"}).json()["listen"]
+            port = int(listen.rsplit(":", 1)[1])
+            socks = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(12)]
+            try:
+                for sock in socks:  # each connection reaches Redis before the toxic
+                    sock.sendall(b"PING\r\n")
+                    sock.recv(100)
+                requests.post(f"{server.api_url}/proxies/r/toxics", timeout=10, json={
+                    "type": "timeout", "toxicity": 0.5, "attributes": {"timeout": 0}})
+                held = []
+                for sock in socks:
+                    sock.sendall(b"PING\r\n")
+                    sock.settimeout(0.3)
+                    try:
+                        held.append(not sock.recv(100))
+                    except TimeoutError:
+                        held.append(True)  # swallowed by the black hole
+                return held
+            finally:
+                for sock in socks:
+                    sock.close()
+
+    first = pattern()
+    assert 0 < sum(first) < len(first), first  # (2 * 0.5**12 chance of a false failure)
+    assert pattern() == first
