@@ -185,10 +185,11 @@ def main() -> int:
         med = {who: statistics.median(values) for who, values in by_who.items()}
         higher = figure.startswith("GET/s")
         direct = med.get("direct")
-        if figure.startswith("p"):  # added over direct
+        if figure.startswith("p"):  # absolute, and added over direct (noise can make it negative)
             ours_v, real_v = med["ours"] - direct, med["real"] - direct
-            print(f"| added {figure} | ({direct * 1000:.0f} us) | +{ours_v * 1000:.0f} us | +{real_v * 1000:.0f} us "
-                  f"| {fmt_ratio(ours_v, real_v, higher_is_better=False)} |")
+            ratio = fmt_ratio(ours_v, real_v, higher_is_better=False) if min(ours_v, real_v) > 0 else "- (noise)"
+            print(f"| {figure} (added over direct) | {direct * 1000:.0f} us | {med['ours'] * 1000:.0f} us "
+                  f"({ours_v * 1000:+.0f}) | {med['real'] * 1000:.0f} us ({real_v * 1000:+.0f}) | {ratio} |")
         elif figure.startswith("latency"):
             print(f"| {figure} (goal 50) | - | {med['ours']:.2f} ms | {med['real']:.2f} ms | "
                   f"error {abs(med['ours'] - 50):.2f} vs {abs(med['real'] - 50):.2f} ms |")
