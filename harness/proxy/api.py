@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -18,11 +19,13 @@ from harness.proxy.errors import ApiError, bad_body
 from harness.proxy.metrics import CONTENT_TYPE, MetricsOptions, render
 
 if TYPE_CHECKING:
+    from harness.proxy.proxy import Proxy
     from harness.proxy.registry import Registry
 
 VERSION = "2.12.0"  # the Toxiproxy release whose API we speak
 
 log = logging.getLogger("harness.proxy")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _json(data: object, status: int = 200) -> web.Response:
@@ -53,12 +56,12 @@ async def _body(request: web.Request) -> object:
 
 
 @web.middleware
-async def guard(request: web.Request, handler) -> web.StreamResponse:
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse browsers; turn ApiError into its JSON answer and any bug into a JSON 500."""
     if request.headers.get("User-Agent", "").startswith("Mozilla/"):
         return web.Response(text="User agent not allowed\n", status=403)
     try:
-        response = await handler(request)
+        response: web.StreamResponse = await handler(request)
     except ApiError as exc:
         response = _error(exc)
     except web.HTTPNotFound:
@@ -76,7 +79,7 @@ async def guard(request: web.Request, handler) -> web.StreamResponse:
     return response
 
 
-def _listed(proxies: list) -> list[dict] | None:
+def _listed(proxies: list[Proxy]) -> list[dict[str, Any]] | None:
     """/populate's list: `null` when empty, as Go encodes an empty slice."""
     return [proxy.to_json() for proxy in proxies] or None
 

@@ -101,7 +101,7 @@ def run_in_thread(host: str = "127.0.0.1", port: int = 0) -> EmbeddedProxy:
 class ProxyProcess:
     """A `python -m harness.proxy` child process and its API address."""
 
-    def __init__(self, proc: subprocess.Popen, api_url: str, log_path: Path | None) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], api_url: str, log_path: Path | None) -> None:
         self.proc = proc
         self.api_url = api_url
         self.log_path = log_path

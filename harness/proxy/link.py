@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
 import struct
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol
 
 from harness.proxy.stages import Chunk, Stage, make_stage
@@ -49,9 +51,10 @@ class Side(asyncio.Protocol):
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.transport: asyncio.Transport | None = None
-        self.outgoing: Link | None = None  # the link this side feeds
-        self.incoming: Link | None = None  # the link that writes to this side
+        # set by connection_made; None only before it (checked where that can be)
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.outgoing: Link = None  # type: ignore[assignment]  # the link this side feeds (set by Link)
+        self.incoming: Link = None  # type: ignore[assignment]  # the link that writes to this side
         self.lost = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -92,7 +95,7 @@ class Link:
         self.stages: list[Stage] = []
         self.inbox: deque[Chunk] = deque()
         self.inbox_bytes = 0
-        self.pump: asyncio.Task | None = None
+        self.pump: asyncio.Task[None] | None = None
         self.dest_blocked = False
         self.inbox_blocked = False
         self.counts = conn.proxy.byte_counts[stream]  # [received, sent] of the proxy, this direction
@@ -217,7 +220,7 @@ class Link:
             return
         for stage in self.stages:
             if stage.seq > after_seq:
-                await stage.handle(chunk, lambda c, s=stage.seq: self._push(s, c))
+                await stage.handle(chunk, functools.partial(self._push, stage.seq))
                 return
         data = chunk[0]
         if data is None:
@@ -256,7 +259,7 @@ class Connection:
         }
         self.closed = False
         self.ready = False  # upstream dialled and the toxics in place
-        self.dial: asyncio.Task | None = None
+        self.dial: asyncio.Task[None] | None = None
 
     def side_made(self, side: Side) -> None:
         if side is self.client:
@@ -314,7 +317,7 @@ class Connection:
 
         self._end(rst)
 
-    def _end(self, finish) -> None:
+    def _end(self, finish: Callable[[asyncio.Transport], None]) -> None:
         if self.closed:
             return
         self.closed = True

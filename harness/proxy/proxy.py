@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from typing import Any
 
 from harness.proxy.errors import TOXIC_EXISTS, TOXIC_NOT_FOUND, ApiError, bad_body
 from harness.proxy.link import Connection
@@ -53,7 +54,7 @@ class Proxy:
         self.byte_counts = {stream: [0, 0] for stream in STREAMS}  # [received, sent], for /metrics
         self.server: asyncio.AbstractServer | None = None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "listen": self.listen,

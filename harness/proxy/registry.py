@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from harness.proxy.errors import PROXY_EXISTS, PROXY_NOT_FOUND, ApiError, bad_body, missing_field
 from harness.proxy.proxy import Proxy
@@ -46,7 +47,7 @@ class Registry:
         self.lock = asyncio.Lock()  # API changes one at a time, like the real server's mutexes
         self.reuse_port = reuse_port  # listeners shared with worker processes (SO_REUSEPORT)
         # called after every change, with the lock held: pushes the new state to the workers
-        self.mirror: Callable[[list[dict]], Awaitable[None]] | None = None
+        self.mirror: Callable[[list[dict[str, Any]]], Awaitable[None]] | None = None
 
     @contextlib.asynccontextmanager
     async def changing(self) -> AsyncIterator[None]:
@@ -58,7 +59,7 @@ class Registry:
                 if self.mirror is not None:
                     await self.mirror(self.state())
 
-    def state(self) -> list[dict]:
+    def state(self) -> list[dict[str, Any]]:
         """Every proxy with its toxics, as worker processes mirror it (see workers.py)."""
         return [
             {**proxy.to_json(), "toxics": [{**t.to_json(), "seq": t.seq} for t in proxy.toxic_list()]}

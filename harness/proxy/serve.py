@@ -19,6 +19,7 @@ import random
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from harness.proxy.api import VERSION
 from harness.proxy.errors import ApiError
@@ -53,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         f"port (default: the cores available, at most {MAX_DEFAULT_WORKERS}; 1: one process)")
 
 
-def load_config(path: Path) -> list[dict]:
+def load_config(path: Path) -> list[dict[str, Any]]:
     """The proxies of a config file, every entry checked as /populate would check it."""
     try:
         text = path.read_text()

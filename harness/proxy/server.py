@@ -61,7 +61,7 @@ class ProxyServer(Registry):
             if self.pool is not None:
                 await self.pool.close()
             raise
-        self.port = site._server.sockets[0].getsockname()[1]
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         log.info("API listening on %s", self.api_url)
 
     async def close(self) -> None:

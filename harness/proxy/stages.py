@@ -34,7 +34,7 @@ Chunk = tuple[bytes | None, float]
 Emit = Callable[[Chunk], Awaitable[None]]
 
 
-def _wake(waiter: asyncio.Future) -> None:
+def _wake(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_result(None)
 
@@ -48,7 +48,7 @@ class Stage:
         self.seq = toxic.seq
         self.active = random.random() < toxic.toxicity
         self.removed = False
-        self._waiter: asyncio.Future | None = None
+        self._waiter: asyncio.Future[None] | None = None
 
     @property
     def attrs(self) -> dict[str, int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from typing import Any
 
 from harness.proxy.errors import INVALID_STREAM, INVALID_TOXIC_TYPE, ApiError, bad_body
 from harness.proxy.toxic_types import ATTRIBUTES, STREAMS
@@ -32,7 +33,7 @@ class Toxic:
         """The link it runs on: `stream`, read case-insensitively as the real server does."""
         return self.stream.lower()
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "type": self.type,

@@ -21,6 +21,8 @@ import os
 import random
 import signal
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from harness.proxy.errors import ApiError
 from harness.proxy.proxy import Proxy
@@ -30,7 +32,7 @@ from harness.proxy.toxics import Toxic
 log = logging.getLogger("harness.proxy")
 
 
-async def apply_state(registry: Registry, proxies: list[dict]) -> list[str]:
+async def apply_state(registry: Registry, proxies: list[dict[str, Any]]) -> list[str]:
     """Make `registry` match the API process's state; returns the problems (bind failures)."""
     problems = []
     wanted = {spec["name"]: spec for spec in proxies}
@@ -54,29 +56,29 @@ async def apply_state(registry: Registry, proxies: list[dict]) -> list[str]:
     return problems
 
 
-def _apply_toxics(proxy: Proxy, toxics: list[dict]) -> None:
+def _apply_toxics(proxy: Proxy, toxics: list[dict[str, Any]]) -> None:
     wanted = {spec["name"]: spec for spec in toxics}
     for toxic in list(proxy.toxics.values()):
         spec = wanted.get(toxic.name)
         if spec is None or spec["seq"] != toxic.seq:  # gone, or removed and added again
             proxy.remove_toxic(toxic.name)
     for spec in toxics:  # in chain order
-        toxic = proxy.toxics.get(spec["name"])
-        if toxic is None:
+        have = proxy.toxics.get(spec["name"])
+        if have is None:
             proxy.add_toxic(Toxic(spec["name"], spec["type"], spec["stream"], spec["toxicity"],
                                   dict(spec["attributes"]), seq=spec["seq"]))
-        elif (toxic.toxicity, toxic.attributes) != (spec["toxicity"], spec["attributes"]):
-            proxy.update_toxic(toxic, spec["toxicity"], dict(spec["attributes"]))
+        elif (have.toxicity, have.attributes) != (spec["toxicity"], spec["attributes"]):
+            proxy.update_toxic(have, spec["toxicity"], dict(spec["attributes"]))
 
 
-async def serve(reader: asyncio.StreamReader, write) -> None:
+async def serve(reader: asyncio.StreamReader, write: Callable[[bytes], object]) -> None:
     registry = Registry(reuse_port=True)
     try:
         while line := await reader.readline():
             request = json.loads(line)
             if request["op"] == "state":
                 problems = await apply_state(registry, request["proxies"])
-                reply: dict = {"error": "; ".join(problems)} if problems else {"ok": True}
+                reply: dict[str, Any] = {"error": "; ".join(problems)} if problems else {"ok": True}
             elif request["op"] == "counts":
                 reply = {"counts": await registry.byte_counts()}
             else:

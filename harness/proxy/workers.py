@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sys
+from typing import Any
 
 log = logging.getLogger("harness.proxy")
 
@@ -43,13 +44,16 @@ class WorkerPool:
             self.procs.append(proc)
         log.info("%d worker processes started (pids %s)", self.count, " ".join(str(p.pid) for p in self.procs))
 
-    async def _ask(self, request: dict) -> list[dict]:
+    async def _ask(self, request: dict[str, Any]) -> list[dict[str, Any]]:
         line = json.dumps(request).encode() + b"\n"
         async with self.lock:
             for proc in self.procs:
-                proc.stdin.write(line)
-            replies = []
+                if proc.stdin is not None:
+                    proc.stdin.write(line)
+            replies: list[dict[str, Any]] = []
             for proc in self.procs:
+                if proc.stdin is None or proc.stdout is None:  # never: both are pipes
+                    continue
                 try:
                     await proc.stdin.drain()
                     raw = await asyncio.wait_for(proc.stdout.readline(), REPLY_TIMEOUT)
@@ -58,7 +62,7 @@ class WorkerPool:
                     replies.append({"error": f"worker {proc.pid}: {exc!r}"})
         return replies
 
-    async def push(self, state: list[dict]) -> None:
+    async def push(self, state: list[dict[str, Any]]) -> None:
         """Every worker takes the new state; a worker's failure is logged, not raised."""
         for reply in await self._ask({"op": "state", "proxies": state}):
             if "error" in reply:
