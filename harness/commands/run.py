@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from harness.exit_codes import ExitCode
 
@@ -31,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument("--flaw", action="append", default=None, metavar="NAME",
                      help="run against the reference shop with this flaw instead of the file's "
                           "target.flaws (repeatable; `--flaw none` for the sound shop)")
+    run.add_argument("--toxiproxy-server", default=None, metavar="PATH",
+                     help="embedded stack: run this Toxiproxy server binary (e.g. the real "
+                          "toxiproxy-server) instead of the built-in fault proxy")
     dist = run.add_argument_group("distributed load and the live view")
     dist.add_argument("--master-bind", default=None, metavar="HOST",
                       help="address the Locust master listens on for workers (default 127.0.0.1; "
@@ -52,6 +56,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     up.add_argument("--flaw", action="append", default=[], metavar="NAME",
                     help="switch on a flaw of the reference target (repeatable)")
     up.add_argument("--logs", default=None, help="folder for child logs (default: a temp folder)")
+    up.add_argument("--toxiproxy-server", default=None, metavar="PATH",
+                    help="run this Toxiproxy server binary instead of the built-in fault proxy")
     up.set_defaults(func=_up)
 
     worker = subparsers.add_parser(
@@ -63,7 +69,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     worker.set_defaults(func=_worker)
 
 
+def _choose_proxy_server(command: str, path: str | None) -> bool:
+    """--toxiproxy-server: checked, then handed to the embedded stack (and any child) by
+    $STAMPEDE_PROXY_SERVER. False (after saying why) when it cannot be run."""
+    if path is None:
+        return True
+    from harness.proxy.embedded import STACK_SERVER_ENV
+
+    binary = Path(path).resolve()
+    if not binary.is_file() or not os.access(binary, os.X_OK):
+        print(f"stampede {command}: --toxiproxy-server {path}: not an executable file", file=sys.stderr)
+        return False
+    os.environ[STACK_SERVER_ENV] = str(binary)
+    return True
+
+
 def _run(args: argparse.Namespace) -> int:
+    if not _choose_proxy_server("run", args.toxiproxy_server):
+        return ExitCode.BAD_INPUT
     from harness.load.launcher import MasterOptions
     from harness.runner import run_experiment
     from harness.stack.ports import LOOPBACK
@@ -101,6 +124,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
+    if not _choose_proxy_server("up", args.toxiproxy_server):
+        return ExitCode.BAD_INPUT
     import tempfile
     from pathlib import Path
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from harness.proxy.toxics import ATTRIBUTES
+from harness.proxy.toxic_types import ATTRIBUTES
 
-# Attributes each toxic takes, as (required, optional): the embedded proxy's own table, so
-# the file is checked exactly as the proxy will check it. Real Toxiproxy reads a missing one
-# as 0 (a latency toxic without `latency` does nothing); our proxy refuses it, and so do we,
-# before the run.
+# Attributes each toxic takes, as (required, optional): the proxy's own table (a module with
+# no imports, so checking a file loads no HTTP server). Toxiproxy, real or ours, reads a
+# missing attribute as 0 and ignores unknown ones (a latency toxic without `latency` does
+# nothing); an experiment file is stricter: a missing required attribute, an unknown one or a
+# negative value is refused before the run.
 TOXIC_ATTRIBUTES = ATTRIBUTES
 
 # `down` is not a toxic: it is the proxy's `enabled: false`.

@@ -8,6 +8,7 @@ light use, and gives direct access to the loop and the server object.
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import tempfile
@@ -19,7 +20,7 @@ from typing import TypeVar
 
 import requests
 
-from harness.proxy.serve import new_event_loop
+from harness.proxy.process import new_event_loop
 from harness.proxy.server import ProxyServer
 from harness.stack.ports import free_port
 from harness.stack.process import stop_process
@@ -100,7 +101,7 @@ def run_in_thread(host: str = "127.0.0.1", port: int = 0) -> EmbeddedProxy:
 class ProxyProcess:
     """A `python -m harness.proxy` child process and its API address."""
 
-    def __init__(self, proc: subprocess.Popen, api_url: str, log_path: Path | None) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], api_url: str, log_path: Path | None) -> None:
         self.proc = proc
         self.api_url = api_url
         self.log_path = log_path
@@ -120,27 +121,58 @@ class ProxyProcess:
         self.stop()
 
 
+REAL_SERVER_ENV = "STAMPEDE_TOXIPROXY_SERVER"
+
+
+STACK_SERVER_ENV = "STAMPEDE_PROXY_SERVER"
+
+
+def stack_server() -> Path | None:
+    """The Toxiproxy binary the embedded stack runs instead of ours, if one was chosen
+    (`stampede run/up --toxiproxy-server PATH`, which sets $STAMPEDE_PROXY_SERVER)."""
+    value = os.environ.get(STACK_SERVER_ENV)
+    return Path(value) if value else None
+
+
+def real_server_path() -> Path:
+    """Where the real toxiproxy-server binary is: $STAMPEDE_TOXIPROXY_SERVER, else
+    `../shared/tools/toxiproxy/toxiproxy-server` beside the checkout (it may not exist)."""
+    override = os.environ.get(REAL_SERVER_ENV)
+    if override:
+        return Path(override)
+    root = Path(__file__).resolve().parents[2]
+    return root.parent / "shared" / "tools" / "toxiproxy" / "toxiproxy-server"
+
+
 def spawn(
     host: str = "127.0.0.1",
     port: int = 0,
     log_path: str | Path | None = None,
     config: str | Path | None = None,
     timeout: float = 15.0,
+    server: str | Path | None = None,
+    log_level: str = "info",
+    extra_args: tuple[str, ...] = (),
 ) -> ProxyProcess:
     """Run the fault proxy as a child process and wait until its API answers.
 
-    Output (one line per change) goes to `log_path`, or is discarded. Raises
-    RuntimeError with the child's output if it exits first (e.g. a bad config).
+    `server`: a Toxiproxy server binary (e.g. the real `toxiproxy-server`) to run instead
+    of ours; it gets the same Go-style flags (`-host -port [-config]`) and LOG_LEVEL.
+    `extra_args` go on its command line (e.g. `-proxy-metrics`). Output (one line per change) goes to `log_path`, or is discarded. Raises
+    RuntimeError with the child's output if it exits first.
     """
     port = port or free_port(host)
-    command = [sys.executable, "-m", "harness.proxy", "--host", host, "--port", str(port)]
+    program = [str(server)] if server is not None else [sys.executable, "-m", "harness.proxy"]
+    command = [*program, "-host", host, "-port", str(port)]
     if config is not None:
-        command += ["--config", str(config)]
+        command += ["-config", str(config)]
+    command += list(extra_args)
+    env = {**os.environ, "LOG_LEVEL": log_level}
     # with no log file the output goes to an anonymous temp file: read on failure, never blocks
     output = open(log_path, "ab") if log_path else tempfile.TemporaryFile()  # noqa: SIM115
     with output:
         proc = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)  # a terminal's Ctrl-C must not kill it before rollback
+                                env=env, start_new_session=True)  # a terminal's Ctrl-C must not kill it before rollback
         api_url = f"http://{host}:{port}"
         deadline = time.monotonic() + timeout
         while True:

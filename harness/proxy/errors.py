@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ApiError(Exception):
     """An error the API answers as `{"error": message, "status": status}`."""
@@ -10,9 +12,9 @@ class ApiError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
-        self.done: list = []  # /populate: the proxies created before this error
+        self.done: list[Any] = []  # /populate: the proxies created before this error
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"error": self.message, "status": self.status}
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from typing import Any
 
 from harness.proxy.errors import TOXIC_EXISTS, TOXIC_NOT_FOUND, ApiError, bad_body
 from harness.proxy.link import Connection
-from harness.proxy.toxics import STREAMS, Toxic
+from harness.proxy.toxic_types import STREAMS
+from harness.proxy.toxics import Toxic
 
 log = logging.getLogger("harness.proxy")
 
@@ -28,19 +30,31 @@ def split_address(value: object, field: str, allow_port_zero: bool) -> tuple[str
     return host, port
 
 
+def listen_address(listen: str) -> tuple[str, int]:
+    """(host, port) to bind, or the real server's 500 for an address Go cannot listen on."""
+    host, colon, port_text = listen.rpartition(":")
+    if not colon:
+        raise ApiError(f"listen tcp: address {listen}: missing port in address", 500)
+    if not port_text.isdigit() or int(port_text) > 65535:
+        raise ApiError(f"listen tcp: address {port_text}: invalid port", 500)
+    return host.strip("[]"), int(port_text)
+
+
 class Proxy:
     """Listens on `listen`, dials `upstream` for each client, runs toxics on the links."""
 
-    def __init__(self, name: str, listen: str, upstream: str) -> None:
+    def __init__(self, name: str, listen: str, upstream: str, reuse_port: bool = False) -> None:
         self.name = name
+        self.reuse_port = reuse_port
         self.listen = listen
         self.upstream = upstream
         self.enabled = False
         self.toxics: dict[str, Toxic] = {}
-        self.connections: set[Connection] = set()
+        self.connections: dict[Connection, None] = {}  # in accept order: -seed repeats draws
+        self.byte_counts = {stream: [0, 0] for stream in STREAMS}  # [received, sent], for /metrics
         self.server: asyncio.AbstractServer | None = None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "listen": self.listen,
@@ -57,10 +71,13 @@ class Proxy:
         """Bind and accept; a taken address is the real server's 500 `listen tcp ...` error."""
         if self.enabled:
             return
-        host, port = split_address(self.listen, "listen", allow_port_zero=True)
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        try:
-            sock = socket.create_server((host, port), family=family, backlog=1024)
+        host, port = listen_address(self.listen)
+        if not host and not socket.has_dualstack_ipv6():
+            host = "0.0.0.0"  # every interface on a host without IPv6, as Go does
+        family = socket.AF_INET6 if ":" in host or not host else socket.AF_INET
+        try:  # no host (`listen` left out): every interface, as the real server does
+            sock = socket.create_server((host, port), family=family, backlog=1024, reuse_port=self.reuse_port,
+                                        dualstack_ipv6=host in ("", "::") and socket.has_dualstack_ipv6())
         except OSError as exc:
             reason = (exc.strerror or str(exc)).lower()
             raise ApiError(f"listen tcp {self.listen}: bind: {reason}", 500) from None
@@ -81,7 +98,30 @@ class Proxy:
         self.enabled = False
 
     def upstream_address(self) -> tuple[str, int]:
-        return split_address(self.upstream, "upstream", allow_port_zero=False)
+        """Where to dial; an upstream that is not `host:port` fails at dial time, as in Go."""
+        try:
+            return split_address(self.upstream, "upstream", allow_port_zero=False)
+        except ApiError as exc:
+            raise OSError(exc.message) from None
+
+    async def same_listen(self, listen: str) -> bool:
+        """Whether `listen` names the address this proxy is bound to (`localhost:P` does
+        for 127.0.0.1:P): then an update or /populate keeps it running."""
+        if listen == self.listen:
+            return True
+        try:
+            host, port = split_address(listen, "listen", allow_port_zero=True)
+            bound_host, bound_port = split_address(self.listen, "listen", allow_port_zero=True)
+        except ApiError:
+            return False
+        if port == 0 or port != bound_port:
+            return False
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host or None, port, type=socket.SOCK_STREAM)
+        except OSError:
+            return False
+        return any(info[4][0] == bound_host for info in infos)
 
     def log_dial_failure(self, exc: BaseException) -> None:
         log.warning("proxy %s could not reach upstream %s: %s", self.name, self.upstream, exc)
@@ -91,7 +131,7 @@ class Proxy:
         return [t for stream in STREAMS for t in self.toxics_on(stream)]
 
     def toxics_on(self, stream: str) -> list[Toxic]:
-        return sorted((t for t in self.toxics.values() if t.stream == stream), key=lambda t: t.seq)
+        return sorted((t for t in self.toxics.values() if t.chain == stream), key=lambda t: t.seq)
 
     def get_toxic(self, name: str) -> Toxic:
         try:
@@ -104,19 +144,19 @@ class Proxy:
             raise ApiError(*TOXIC_EXISTS)
         self.toxics[toxic.name] = toxic
         for conn in self._ready_connections():
-            conn.links[toxic.stream].add_toxic(toxic)
+            conn.links[toxic.chain].add_toxic(toxic)
 
     def update_toxic(self, toxic: Toxic, toxicity: float, attributes: dict[str, int]) -> None:
         toxic.toxicity = toxicity
         toxic.attributes = attributes
         for conn in self._ready_connections():
-            conn.links[toxic.stream].update_toxic(toxic)
+            conn.links[toxic.chain].update_toxic(toxic)
 
     def remove_toxic(self, name: str) -> Toxic:
         toxic = self.get_toxic(name)
         del self.toxics[name]
         for conn in self._ready_connections():
-            conn.links[toxic.stream].remove_toxic(toxic)
+            conn.links[toxic.chain].remove_toxic(toxic)
         return toxic
 
     def _ready_connections(self) -> list[Connection]:

@@ -1,64 +1,56 @@
-"""ProxyServer: every proxy, and the Toxiproxy HTTP API over them, on one asyncio loop.
-
-Each method here is one API operation: it checks the whole request first and raises
-`ApiError` (with the real server's status and message) before changing anything, so a
-bad request never leaves a half-created proxy. Every change is logged on one line.
-"""
+"""ProxyServer: the registry of proxies and the Toxiproxy HTTP API over it, on one loop."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from harness.proxy.errors import PROXY_EXISTS, PROXY_NOT_FOUND, ApiError, bad_body, missing_field
-from harness.proxy.proxy import Proxy, split_address
-from harness.proxy.toxics import parse_toxic, parse_update
+from harness.proxy.api import make_app
+from harness.proxy.metrics import MetricsOptions
+from harness.proxy.registry import Registry
+from harness.proxy.workers import WorkerPool
 
 log = logging.getLogger("harness.proxy")
 
 
-def _proxy_fields(body: object, where: str = "") -> tuple[str, str, str, bool]:
-    """(name, listen, upstream, enabled) from a create/populate entry, checked."""
-    if not isinstance(body, dict):
-        raise bad_body(f"expected a JSON object{where}")
-    name, upstream = body.get("name"), body.get("upstream")
-    listen = body.get("listen") or "127.0.0.1:0"
-    enabled = body.get("enabled", True)
-    for field, value in (("name", name), ("upstream", upstream), ("listen", listen)):
-        if value is not None and not isinstance(value, str):
-            raise bad_body(f"{field}{where} must be a string")
-    if not isinstance(enabled, bool):
-        raise bad_body(f"enabled{where} must be true or false")
-    if not name:
-        raise missing_field(f"name{where}")
-    if not upstream:
-        raise missing_field(f"upstream{where}")
-    split_address(listen, "listen", allow_port_zero=True)
-    split_address(upstream, "upstream", allow_port_zero=False)
-    return name, listen, upstream, enabled
-
-
-class ProxyServer:
+class ProxyServer(Registry):
     """The fault proxy: proxies by name plus the HTTP API, living on the running loop."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 8474) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8474,
+        metrics: MetricsOptions | None = None,
+        workers: int = 1,
+        seed: int | None = None,
+    ) -> None:
+        """`workers` > 1: that many event loops forward (this one and workers - 1 processes);
+        `seed` seeds worker i's toxicity draws with seed + i (this process's is the caller's)."""
+        super().__init__(reuse_port=workers > 1)
         self.host = host
         self.port = port
-        self.proxies: dict[str, Proxy] = {}
-        self.lock = asyncio.Lock()  # API changes one at a time, like the real server's mutexes
+        self.metrics = metrics or MetricsOptions()
+        self.pool = WorkerPool(workers - 1, seed) if workers > 1 else None
         self.runner: web.AppRunner | None = None
 
     @property
     def api_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    async def start(self) -> None:
-        """Serve the API; port 0 picks a free one (see `api_url`)."""
-        from harness.proxy.api import make_app
+    async def start(self, prepare: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Serve the API; port 0 picks a free one (see `api_url`).
 
-        self.runner = web.AppRunner(make_app(self), access_log=None, handle_signals=False)
+        `prepare` runs once the workers are up and before the API answers (the real server
+        creates its config's proxies at that point).
+        """
+        if self.pool is not None:
+            await self.pool.start()
+            self.mirror = self.pool.push
+        if prepare is not None:
+            await prepare()
+        self.runner = web.AppRunner(make_app(self, self.metrics), access_log=None, handle_signals=False)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.host, self.port, backlog=512)
         try:
@@ -66,134 +58,28 @@ class ProxyServer:
         except OSError:
             await self.runner.cleanup()
             self.runner = None
+            if self.pool is not None:
+                await self.pool.close()
             raise
-        self.port = site._server.sockets[0].getsockname()[1]
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         log.info("API listening on %s", self.api_url)
 
     async def close(self) -> None:
         """Stop every proxy (listeners and connections), then the API."""
-        for proxy in self.proxies.values():
-            proxy.stop()
-        self.proxies.clear()
+        self.stop_all()
+        if self.pool is not None:
+            await self.pool.close()
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
 
-    # -- proxies ----------------------------------------------------------------------------
-    def get(self, name: str) -> Proxy:
-        try:
-            return self.proxies[name]
-        except KeyError:
-            raise ApiError(*PROXY_NOT_FOUND) from None
-
-    async def create(self, body: object) -> Proxy:
-        name, listen, upstream, enabled = _proxy_fields(body)
-        async with self.lock:
-            if name in self.proxies:
-                raise ApiError(*PROXY_EXISTS)
-            return await self._add(name, listen, upstream, enabled)
-
-    async def _add(self, name: str, listen: str, upstream: str, enabled: bool) -> Proxy:
-        proxy = Proxy(name, listen, upstream)
-        if enabled:
-            await proxy.start()  # raises before the proxy is registered
-        self.proxies[name] = proxy
-        log.info("proxy %s created %s", name, proxy.describe())
-        return proxy
-
-    async def populate(self, body: object) -> list[Proxy]:
-        """Create or replace the listed proxies; on a failure, raise with those done so far.
-
-        The caller reads `.done` off the raised ApiError to report them.
-        """
-        if not isinstance(body, list):
-            raise bad_body("expected a JSON array of proxies")
-        entries, names = [], set()
-        for number, entry in enumerate(body, start=1):
-            fields = _proxy_fields(entry, f" at proxy {number}")
-            if fields[0] in names:
-                raise bad_body(f"duplicate proxy name {fields[0]!r}")
-            names.add(fields[0])
-            entries.append(fields)
-        done: list[Proxy] = []
-        async with self.lock:
-            for name, listen, upstream, enabled in entries:
-                existing = self.proxies.get(name)
-                if existing is not None and (existing.listen, existing.upstream) == (listen, upstream):
-                    done.append(existing)
-                    continue
-                if existing is not None:
-                    existing.stop()
-                    del self.proxies[name]
-                    log.info("proxy %s replaced", name)
-                try:
-                    done.append(await self._add(name, listen, upstream, enabled))
-                except ApiError as exc:
-                    exc.done = done
-                    raise
-        return done
-
-    async def update(self, name: str, body: object) -> Proxy:
-        """Partial update: absent fields keep their value; a new address restarts the proxy."""
-        async with self.lock:
-            proxy = self.get(name)
-            if not isinstance(body, dict):
-                raise bad_body("expected a JSON object")
-            listen = body.get("listen", proxy.listen)
-            upstream = body.get("upstream", proxy.upstream)
-            enabled = body.get("enabled", proxy.enabled)
-            split_address(listen, "listen", allow_port_zero=True)
-            split_address(upstream, "upstream", allow_port_zero=False)
-            if not isinstance(enabled, bool):
-                raise bad_body("enabled must be true or false")
-            if (listen, upstream) != (proxy.listen, proxy.upstream):
-                proxy.stop()
-                proxy.listen, proxy.upstream = listen, upstream
-            try:
-                if enabled and not proxy.enabled:
-                    await proxy.start()
-                elif not enabled and proxy.enabled:
-                    proxy.stop()
-            finally:
-                log.info("proxy %s updated %s", name, proxy.describe())
-            return proxy
-
-    async def delete(self, name: str) -> None:
-        async with self.lock:
-            proxy = self.get(name)
-            proxy.stop()
-            del self.proxies[name]
-            log.info("proxy %s deleted", name)
-
-    async def reset(self) -> None:
-        """Every proxy enabled again, every toxic removed."""
-        async with self.lock:
-            for proxy in self.proxies.values():
-                await proxy.start()
-                for toxic in proxy.toxic_list():
-                    proxy.remove_toxic(toxic.name)
-            log.info("reset: every proxy enabled, every toxic removed")
-
-    # -- toxics -----------------------------------------------------------------------------
-    async def add_toxic(self, proxy_name: str, body: object):
-        async with self.lock:
-            proxy = self.get(proxy_name)
-            toxic = parse_toxic(body)
-            proxy.add_toxic(toxic)
-            log.info("toxic %s added to %s: %s", toxic.name, proxy_name, toxic.describe())
-            return toxic
-
-    async def update_toxic(self, proxy_name: str, toxic_name: str, body: object):
-        async with self.lock:
-            proxy = self.get(proxy_name)
-            toxic = proxy.get_toxic(toxic_name)
-            toxicity, attributes = parse_update(toxic, body)
-            proxy.update_toxic(toxic, toxicity, attributes)
-            log.info("toxic %s updated on %s: %s", toxic.name, proxy_name, toxic.describe())
-            return toxic
-
-    async def delete_toxic(self, proxy_name: str, toxic_name: str) -> None:
-        async with self.lock:
-            proxy = self.get(proxy_name)
-            proxy.remove_toxic(toxic_name)
-            log.info("toxic %s removed from %s", toxic_name, proxy_name)
+    async def byte_counts(self) -> dict[str, dict[str, list[int]]]:
+        """Ours plus every worker's, summed."""
+        totals = await super().byte_counts()
+        for counts in await self.pool.counts() if self.pool is not None else []:
+            for name, directions in counts.items():
+                for direction, (received, sent) in directions.items():
+                    if name in totals:
+                        totals[name][direction][0] += received
+                        totals[name][direction][1] += sent
+        return totals

@@ -16,18 +16,25 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from harness.proxy.toxics import Toxic
 
-if TYPE_CHECKING:
-    from harness.proxy.link import Link
+
+class Link(Protocol):
+    """What a stage needs of its link (link.py): the loop, and ways to end the connection."""
+
+    loop: asyncio.AbstractEventLoop
+
+    def close_connection(self) -> None: ...
+
+    def reset_connection(self) -> None: ...
 
 Chunk = tuple[bytes | None, float]
 Emit = Callable[[Chunk], Awaitable[None]]
 
 
-def _wake(waiter: asyncio.Future) -> None:
+def _wake(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_result(None)
 
@@ -41,7 +48,7 @@ class Stage:
         self.seq = toxic.seq
         self.active = random.random() < toxic.toxicity
         self.removed = False
-        self._waiter: asyncio.Future | None = None
+        self._waiter: asyncio.Future[None] | None = None
 
     @property
     def attrs(self) -> dict[str, int]:
@@ -108,7 +115,11 @@ class Latency(Stage):
 
 
 class Bandwidth(Stage):
-    """Caps throughput at `rate` KB/s (1 KB = 1000 bytes), in pieces of at most 100 ms."""
+    """Caps throughput at `rate` KB/s (1 KB = 1000 bytes), in pieces of at most 100 ms.
+
+    A rate of 0 or less holds the data until the toxic is removed or updated, as the
+    real server's loop does (it sends empty pieces forever).
+    """
 
     def __init__(self, toxic: Toxic, link: Link) -> None:
         super().__init__(toxic, link)
@@ -116,8 +127,13 @@ class Bandwidth(Stage):
 
     async def run(self, chunk: Chunk, emit: Emit) -> None:
         data = chunk[0]
+        if data is None:
+            await emit(chunk)
+            return
+        while self.attrs["rate"] <= 0 and not self.removed:
+            await self.sleep(0.1)  # woken early by an update or the removal
         rate = self.attrs["rate"] * 1000  # bytes per second
-        if data is None or rate <= 0:
+        if rate <= 0:
             await emit(chunk)
             return
         piece_size = max(rate // 10, 1)
@@ -148,7 +164,7 @@ class Timeout(Stage):
     def _arm(self) -> None:
         self.stop()
         if self.active and self.attrs["timeout"] > 0:
-            self.timer = self.link.loop.call_later(self.attrs["timeout"] / 1000, self.link.conn.close)
+            self.timer = self.link.loop.call_later(self.attrs["timeout"] / 1000, self.link.close_connection)
 
     async def run(self, chunk: Chunk, emit: Emit) -> None:
         if chunk[0] is None:
@@ -162,8 +178,10 @@ class Timeout(Stage):
 
     def remove(self) -> None:
         super().remove()
-        if self.active:  # the real server closes what the black hole held
-            self.link.conn.close()
+        # the real server closes every connection the toxic was on, also those whose
+        # toxicity draw skipped it (they held nothing, but a client swapping servers must
+        # see the same closes)
+        self.link.close_connection()
 
     def stop(self) -> None:
         if self.timer is not None:
@@ -180,7 +198,7 @@ class ResetPeer(Stage):
 
     async def run(self, chunk: Chunk, emit: Emit) -> None:
         if self.timer is None:
-            self.timer = self.link.loop.call_later(self.attrs["timeout"] / 1000, self.link.conn.reset)
+            self.timer = self.link.loop.call_later(self.attrs["timeout"] / 1000, self.link.reset_connection)
         # data after the first chunk is dropped, as the real toxic stops reading
 
     def stop(self) -> None:
@@ -210,7 +228,11 @@ class Slicer(Stage):
 
 
 class LimitData(Stage):
-    """Lets `bytes` bytes through in this direction, then closes the connection."""
+    """Lets `bytes` bytes through in this direction, then ends the stream (the connection closes).
+
+    Checked when data arrives, as in the real server: `bytes: 0`, or a limit lowered below
+    what already passed, ends the stream at the next chunk.
+    """
 
     def __init__(self, toxic: Toxic, link: Link) -> None:
         super().__init__(toxic, link)
@@ -221,13 +243,12 @@ class LimitData(Stage):
         if data is None:
             await emit(chunk)
             return
-        remaining = self.attrs["bytes"] - self.passed
-        if remaining <= 0:
-            return  # already closing: nothing more gets through
+        remaining = max(self.attrs["bytes"] - self.passed, 0)
         piece = data[:remaining]
-        self.passed += len(piece)
-        await emit((piece, chunk[1]))
-        if self.passed >= self.attrs["bytes"]:
+        if piece:
+            self.passed += len(piece)
+            await emit((piece, chunk[1]))
+        if self.passed >= self.attrs["bytes"]:  # also `bytes: 0`, or lowered below what passed
             await emit((None, chunk[1]))
 
 

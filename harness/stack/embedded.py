@@ -124,7 +124,7 @@ class EmbeddedStack:
         return self
 
     def _start(self, timeout: float) -> None:
-        from harness.proxy import spawn
+        from harness.proxy.embedded import spawn, stack_server
 
         if self._own_workdir:
             announce_folder(self.workdir)
@@ -152,7 +152,8 @@ class EmbeddedStack:
         self.redis_proxy_port = free_port()
         self.db_proxy_port = free_port()
         try:  # its own session (see spawn): a terminal's Ctrl-C cannot kill it before rollback
-            self.proxy = spawn(host=LOOPBACK, port=0, log_path=self.log_dir / "proxy.log")
+            self.proxy = spawn(host=LOOPBACK, port=0, log_path=self.log_dir / "proxy.log",
+                               server=stack_server())  # ours unless --toxiproxy-server
         except Exception as exc:
             raise StackError(f"the fault proxy did not start: {exc}; log: "
                              f"{self.log_dir / 'proxy.log'}") from exc

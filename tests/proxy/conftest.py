@@ -1,4 +1,11 @@
-"""Fixtures for the fault proxy: one embedded server per module, cleaned between tests."""
+"""Fixtures for the fault proxy: ours and the real Toxiproxy, cleaned between tests.
+
+`api` (and everything built on it: `redis_proxy`, `toxiproxy_client`) is parametrized over
+both servers (ours twice: in a thread, and as a process with worker processes), so each contract and behaviour test runs against ours and against the real
+`toxiproxy-server` (v2.8.0, `../shared/tools/toxiproxy/`, or $STAMPEDE_TOXIPROXY_SERVER)
+with the same assertions: where they pass on both, the two agree. Tests that need our
+server's internals use `proxy_server` and override `api` to ours only.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +20,8 @@ import toxiproxy.api
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from harness.proxy import EmbeddedProxy, run_in_thread
+from harness.proxy import EmbeddedProxy, ProxyProcess, run_in_thread, spawn
+from harness.proxy.embedded import REAL_SERVER_ENV, real_server_path
 from harness.stack.redis_server import RedisServer
 
 TIMEOUT = 10  # every HTTP call: a hang fails the test instead of blocking the suite
@@ -25,12 +33,37 @@ def proxy_server() -> Iterator[EmbeddedProxy]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+    """The real toxiproxy-server on a free loopback port, for the whole session."""
+    binary = real_server_path()
+    if not binary.exists():
+        pytest.fail(f"no real Toxiproxy server at {binary}: put ../shared beside the checkout or set {REAL_SERVER_ENV}")
+    log = tmp_path_factory.mktemp("real-toxiproxy") / "server.log"
+    with spawn(server=binary, log_path=log, log_level="warn") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def workers_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+    """Ours as a process with two worker processes (`-workers 3`): three event loops share each port."""
+    log = tmp_path_factory.mktemp("proxy-workers") / "server.log"
+    with spawn(log_path=log, extra_args=("-workers", "3")) as server:
+        yield server
+
+
+SERVERS = ["ours", "real", "workers"]
+FIXTURES = {"ours": "proxy_server", "real": "real_server", "workers": "workers_server"}
+
+
 class Api:
     """requests against the proxy's API, always with a timeout, over one kept-alive session
     (so counting open sockets before and after is not disturbed by API calls)."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, kind: str = "ours") -> None:
         self.base = base
+        self.kind = "real" if kind == "real" else "ours"  # "workers" is ours too
+        self.workers = kind == "workers"
         self.session = requests.Session()
 
     def __call__(self, method: str, path: str, **kwargs) -> requests.Response:
@@ -42,9 +75,16 @@ class Api:
             self("DELETE", f"/proxies/{name}")
 
 
-@pytest.fixture
-def api(proxy_server: EmbeddedProxy) -> Iterator[Api]:
-    client = Api(proxy_server.api_url)
+@pytest.fixture(params=SERVERS)
+def api(request: pytest.FixtureRequest) -> Iterator[Api]:
+    """The API of ours (in a thread of this process, or a process with workers) or of the real server."""
+    server = request.getfixturevalue(FIXTURES[request.param])
+    yield from clean_api(server.api_url, request.param)
+
+
+def clean_api(base: str, kind: str) -> Iterator[Api]:
+    """An Api with no proxies before and after the test."""
+    client = Api(base, kind)
     client.clear()
     yield client
     client.clear()

@@ -81,15 +81,51 @@ def test_create_disabled_does_not_listen(api: Api) -> None:
         (b"", "bad request body"),
         (b'{"upstream": "127.0.0.1:1"}', "missing required field: name"),
         (b'{"name": "x"}', "missing required field: upstream"),
-        (b'{"name": "x", "upstream": "nocolon"}', "upstream"),
-        (b'{"name": 5, "upstream": "127.0.0.1:1"}', "name"),
-        (b'{"name": "x", "upstream": "127.0.0.1:1", "listen": "127.0.0.1:99999"}', "listen"),
-        (b'{"name": "x", "upstream": "127.0.0.1:1", "enabled": "yes"}', "enabled"),
+        (b'{"name": 5, "upstream": "127.0.0.1:1"}', "bad request body"),
+        (b'{"name": "x", "upstream": "127.0.0.1:1", "enabled": "yes"}', "bad request body"),
+        (b'[]', "bad request body"),
     ],
 )
 def test_create_bad_input_is_400_and_creates_nothing(api: Api, body: bytes, message: str) -> None:
     assert_error(api("POST", "/proxies", data=body), 400, message)
     assert api("GET", "/proxies").json() == {}
+
+
+@pytest.mark.parametrize(("listen", "message"), [
+    ("nocolon", "listen tcp: address nocolon: missing port in address"),
+    ("127.0.0.1:99999", "listen tcp: address 99999: invalid port"),
+])
+def test_listen_that_cannot_bind_is_500(api: Api, listen: str, message: str) -> None:
+    reply = api("POST", "/proxies", json={"name": "x", "listen": listen, "upstream": "127.0.0.1:1"})
+    assert_error(reply, 500, message)
+    assert api("GET", "/proxies").json() == {}
+    disabled = {"name": "x", "listen": listen, "upstream": "127.0.0.1:1", "enabled": False}
+    assert api("POST", "/proxies", json=disabled).status_code == 201  # checked only when it binds
+
+
+def test_upstream_is_any_string_and_fails_at_dial(api: Api) -> None:
+    created = make_proxy(api, upstream="nocolon")
+    assert created["upstream"] == "nocolon"
+    host, port = created["listen"].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:  # accepted...
+        assert sock.recv(10) == b""  # ...and closed: the dial failed
+
+
+def test_listen_left_out_binds_every_interface(api: Api) -> None:
+    reply = api("POST", "/proxies", json={"name": "any", "upstream": "127.0.0.1:1"})
+    assert reply.status_code == 201
+    host, port = reply.json()["listen"].rsplit(":", 1)
+    assert host in ("[::]", "0.0.0.0") and int(port) > 0  # 0.0.0.0 on a host without IPv6
+    assert listening(f"127.0.0.1:{port}")
+    assert api("DELETE", "/proxies/any").status_code == 204
+
+
+def test_errors_are_text_plain_with_a_request_id(api: Api) -> None:
+    reply = api("GET", "/proxies/nope")
+    assert reply.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert reply.text.endswith("}\n")
+    assert reply.headers["X-Toxiproxy-Request-Id"]
+    assert api("HEAD", "/proxies").status_code == 405
 
 
 def test_create_duplicate_is_409(api: Api) -> None:
@@ -129,9 +165,9 @@ def test_update_errors(api: Api) -> None:
     assert_error(api("PATCH", "/proxies/nope", json={"enabled": False}), 404, "proxy not found")
     make_proxy(api)
     assert_error(api("PATCH", "/proxies/db", data=b"[oops"), 400, "bad request body")
-    assert_error(api("POST", "/proxies/db", json={"enabled": "no"}), 400, "enabled")
-    assert_error(api("POST", "/proxies/db", json={"upstream": "x"}), 400, "upstream")
+    assert_error(api("POST", "/proxies/db", json={"enabled": "no"}), 400, "bad request body")
     assert api("GET", "/proxies/db").json()["enabled"] is True
+    assert api("POST", "/proxies/db", json={"upstream": "x"}).json()["upstream"] == "x"  # fails at dial
 
 
 def test_update_to_taken_address_is_500(api: Api) -> None:
@@ -176,22 +212,50 @@ def test_toxics_listed_upstream_first(api: Api) -> None:
     ("body", "status", "message"),
     [
         (b"{nope", 400, "bad request body"),
+        (b"[]", 400, "bad request body"),
         (b'{"type": "latency", "stream": "sideways", "attributes": {"latency": 1}}', 400, "stream was invalid"),
         (b'{"type": "teleport"}', 400, "invalid toxic type"),
-        (b'{"type": "latency", "attributes": {"latency": -5}}', 400, "negative"),
-        (b'{"type": "latency", "attributes": {}}', 400, "missing attribute 'latency'"),
-        (b'{"type": "latency"}', 400, "missing attribute 'latency'"),
-        (b'{"type": "latency", "attributes": {"latency": "100"}}', 400, "integer"),
-        (b'{"type": "latency", "attributes": {"latency": 1.5}}', 400, "integer"),
-        (b'{"type": "latency", "attributes": {"latncy": 1}}', 400, "unknown attribute"),
-        (b'{"type": "bandwidth", "attributes": {"rate": 1}, "toxicity": 2}', 400, "toxicity"),
-        (b'{"type": "slicer", "attributes": {"size_variation": 1}}', 400, "average_size"),
+        (b'{"type": ""}', 400, "invalid toxic type"),
+        (b'{"type": "latency", "attributes": {"latency": "100"}}', 400, "bad request body"),
+        (b'{"type": "latency", "attributes": {"latency": 1.5}}', 400, "bad request body"),
+        (b'{"type": "latency", "attributes": {"latency": true}}', 400, "bad request body"),
+        (b'{"type": "latency", "attributes": []}', 400, "bad request body"),
+        (b'{"type": "latency", "toxicity": "x"}', 400, "bad request body"),
     ],
 )
 def test_toxic_bad_input(api: Api, body: bytes, status: int, message: str) -> None:
     make_proxy(api)
     assert_error(api("POST", "/proxies/db/toxics", data=body), status, message)
     assert api("GET", "/proxies/db/toxics").json() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [  # as Go decodes them: missing is 0, unknown is ignored, negative and toxicity > 1 are kept
+        ({"type": "timeout"}, {"name": "timeout_downstream", "attributes": {"timeout": 0}, "toxicity": 1}),
+        ({"type": "latency", "attributes": {"latency": -5, "bogus": 3}},
+         {"attributes": {"latency": -5, "jitter": 0}}),
+        ({"type": "slicer", "attributes": {"size_variation": 1}},
+         {"attributes": {"average_size": 0, "size_variation": 1, "delay": 0}}),
+        ({"type": "bandwidth", "toxicity": 2, "attributes": {"rate": 1}}, {"toxicity": 2}),
+        ({"type": "latency", "stream": None}, {"stream": "downstream", "name": "latency_downstream"}),
+        ({"type": "latency", "stream": "UPSTREAM", "name": "up"}, {"stream": "UPSTREAM"}),
+    ],
+)
+def test_toxic_attributes_read_as_go_does(api: Api, body: dict, shown: dict) -> None:
+    make_proxy(api)
+    reply = api("POST", "/proxies/db/toxics", json=body)
+    assert reply.status_code == 200, reply.text
+    toxic = reply.json()
+    assert {key: toxic[key] for key in shown} == shown
+    assert api("GET", f"/proxies/db/toxics/{toxic['name']}").json() == toxic
+
+
+def test_upper_case_stream_runs_upstream(api: Api) -> None:
+    make_proxy(api)
+    api("POST", "/proxies/db/toxics", json={**LATENCY, "name": "down"})
+    api("POST", "/proxies/db/toxics", json={**LATENCY, "name": "up", "stream": "UPSTREAM"})
+    assert [t["name"] for t in api("GET", "/proxies/db/toxics").json()] == ["up", "down"]
 
 
 def test_toxic_not_found_and_duplicates(api: Api) -> None:
@@ -220,9 +284,12 @@ def test_toxic_update_merges_attributes(api: Api, method: str) -> None:
         "toxicity": 0.5, "attributes": {"latency": 100, "jitter": 20},
     }
     assert api("GET", "/proxies/db/toxics/latency_downstream").json() == reply.json()
-    assert_error(api(method, "/proxies/db/toxics/latency_downstream", json={"attributes": {"jitter": -1}}), 400, "negative")
+    assert_error(api(method, "/proxies/db/toxics/latency_downstream", json={"attributes": {"jitter": "x"}}),
+                 400, "bad request body")
     assert_error(api(method, "/proxies/db/toxics/latency_downstream", data=b"{"), 400, "bad request body")
     assert api("GET", "/proxies/db/toxics/latency_downstream").json() == reply.json()
+    reply = api(method, "/proxies/db/toxics/latency_downstream", json={"attributes": {"jitter": -1, "x": 1}})
+    assert reply.json()["attributes"] == {"latency": 100, "jitter": -1}
 
 
 def test_every_toxic_type_is_accepted(api: Api) -> None:
@@ -266,9 +333,11 @@ def test_populate_creates_keeps_replaces(api: Api) -> None:
     ]
     reply = api("POST", "/populate", json=second)
     assert reply.status_code == 201
-    proxies = {p["name"]: p for p in reply.json()["proxies"]}
-    assert proxies["a"]["toxics"][0]["name"] == "latency_downstream"
-    assert proxies["b"]["upstream"] == "127.0.0.1:3" and proxies["b"]["enabled"] is True
+    assert [p["name"] for p in reply.json()["proxies"]] == ["a", "b"]
+    # (the real v2.8.0 answers a kept proxy as sent, without its toxics; ours as stored)
+    assert api("GET", "/proxies/a").json()["toxics"][0]["name"] == "latency_downstream"
+    proxy_b = api("GET", "/proxies/b").json()
+    assert proxy_b["upstream"] == "127.0.0.1:3" and proxy_b["enabled"] is True
     assert set(api("GET", "/proxies").json()) == {"a", "b", "other"}  # absent ones stay
 
 
@@ -283,7 +352,7 @@ def test_populate_validates_everything_first(api: Api) -> None:
     assert reply.json()["status"] == 400
     assert api("GET", "/proxies").json() == {}
     assert_populate_error(api("POST", "/populate", data=b"[{"), 400, "bad request body")
-    assert_populate_error(api("POST", "/populate", json={"name": "x"}), 400, "array")
+    assert_populate_error(api("POST", "/populate", json={"name": "x"}), 400, "bad request body")
     assert api("GET", "/proxies").json() == {}
 
 
@@ -319,3 +388,52 @@ def test_reset_enables_and_removes_toxics(api: Api) -> None:
 
 def test_unknown_path_is_404(api: Api) -> None:
     assert api("GET", "/nothing/here").status_code == 404
+
+
+@pytest.mark.parametrize("method", ["PATCH", "POST"])
+def test_update_with_the_same_address_by_host_name_keeps_connections(api: Api, redis_server, method: str) -> None:
+    """Ours sees no change, as v2.9+ does (#631); the real v2.8.0 restarts the listener."""
+    created = make_proxy(api, upstream=f"127.0.0.1:{redis_server.port}")
+    port = created["listen"].rsplit(":", 1)[1]
+    with socket.create_connection(("127.0.0.1", int(port)), timeout=10) as sock:
+        reply = api(method, "/proxies/db", json={"listen": f"localhost:{port}"})
+        assert reply.status_code == 200
+        sock.sendall(b"PING\r\n")
+        answer = sock.recv(100)
+    if api.kind == "ours":
+        assert answer.startswith(b"-NOAUTH")  # the same connection still reaches Redis
+    else:
+        assert answer == b""  # v2.8.0: restarted, the connection dropped
+
+
+def test_populate_with_the_same_address_by_host_name(api: Api) -> None:
+    """Kept difference: ours keeps the proxy and its toxics (as v2.9+ does, #631); the
+    real v2.8.0 replaces it, losing its toxics."""
+    created = make_proxy(api)
+    api("POST", "/proxies/db/toxics", json=LATENCY)
+    port = created["listen"].rsplit(":", 1)[1]
+    reply = api("POST", "/populate", json=[{"name": "db", "listen": f"localhost:{port}", "upstream": "127.0.0.1:1"}])
+    assert reply.status_code == 201
+    toxics = api("GET", "/proxies/db").json()["toxics"]
+    assert len(toxics) == (1 if api.kind == "ours" else 0)
+
+
+def test_two_proxies_on_one_port_is_500(api: Api) -> None:
+    """Also with worker processes, whose SO_REUSEPORT listeners could otherwise share it."""
+    listen = f"127.0.0.1:{free_port()}"
+    make_proxy(api, name="first", upstream="127.0.0.1:1", listen=listen)
+    reply = api("POST", "/proxies", json={"name": "second", "listen": listen, "upstream": "127.0.0.1:2"})
+    assert_error(reply, 500, "address already in use")
+    assert set(api("GET", "/proxies").json()) == {"first"}
+
+
+def test_duplicate_names_in_one_populate(api: Api) -> None:
+    """Kept difference: ours refuses them (as current upstream does); v2.8.0 lets the last win."""
+    entries = [{"name": "twice", "listen": "127.0.0.1:0", "upstream": f"127.0.0.1:{n}"} for n in (1, 2)]
+    reply = api("POST", "/populate", json=entries)
+    if api.kind == "ours":
+        assert reply.status_code == 400 and "duplicate proxy name" in reply.json()["error"]
+        assert api("GET", "/proxies").json() == {}
+    else:
+        assert reply.status_code == 201
+        assert api("GET", "/proxies/twice").json()["upstream"] == "127.0.0.1:2"

@@ -83,6 +83,32 @@ def test_ctrl_c_stops_it(tmp_path: Path) -> None:
     assert not listening(port)
 
 
+def serve_once(*args: str) -> tuple[dict, str]:
+    """Run the proxy with these arguments until its API answers: (GET /proxies, its log)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "harness.proxy", "-host", "127.0.0.1", "-port", str(port), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        proxies = None
+        for _ in range(200):
+            if proc.poll() is not None:
+                break
+            try:
+                proxies = requests.get(f"http://127.0.0.1:{port}/proxies", timeout=2).json()
+                break
+            except requests.RequestException:
+                time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proxies is not None, f"the API never answered:\n{output}"
+    assert not listening(port)
+    return proxies, output
+
+
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
@@ -90,51 +116,76 @@ def test_ctrl_c_stops_it(tmp_path: Path) -> None:
         ('{"name": "x"}', "expected a JSON array"),
         ('[{"name": "redis", "listen": "127.0.0.1:0"}]', "missing required field: upstream at proxy 1"),
         ('[{"name": "a", "upstream": "127.0.0.1:1"}, {"name": "a", "upstream": "127.0.0.1:2"}]', "duplicate name"),
-        ('[{"name": "a", "upstream": "127.0.0.1:1", "listen": "127.0.0.1:notaport"}]', "listen"),
     ],
 )
-def test_bad_config_names_file_and_starts_nothing(tmp_path: Path, content: str, problem: str) -> None:
+def test_bad_config_is_logged_and_serving_goes_on(tmp_path: Path, content: str, problem: str) -> None:
+    """As the real server: the file's problem is logged with its name, the API serves on."""
     config = tmp_path / "broken.json"
     config.write_text(content)
-    port = free_port()
-    result = subprocess.run(
-        [sys.executable, "-m", "harness", "proxy", "--port", str(port), "--config", str(config)],
-        capture_output=True, text=True, timeout=30,
-    )
-    assert result.returncode != 0
-    assert str(config) in result.stderr and problem in result.stderr, result.stderr
-    assert "Traceback" not in result.stderr
-    assert not listening(port)
+    proxies, output = serve_once("-config", str(config))
+    assert proxies == {}
+    assert str(config) in output and problem in output, output
+    assert "Traceback" not in output
 
 
 def test_missing_config_file(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "harness.proxy", "--port", "0", "--config", str(tmp_path / "nope.json")],
-        capture_output=True, text=True, timeout=30,
-    )
-    assert result.returncode != 0
-    assert "nope.json" in result.stderr and "cannot read" in result.stderr
+    proxies, output = serve_once("--config", str(tmp_path / "nope.json"))
+    assert proxies == {}
+    assert "nope.json" in output and "cannot read" in output
 
 
-def test_spawn_reports_a_failed_start(tmp_path: Path) -> None:
-    config = tmp_path / "bad.json"
-    config.write_text("not json")
-    with pytest.raises(RuntimeError, match="bad.json"):
-        spawn(config=config)
+def test_spawn_reports_a_failed_start() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken, pytest.raises(RuntimeError, match="cannot serve the API"):
+        spawn(port=taken.getsockname()[1])
 
 
-def test_config_bind_failure_exits_nonzero_and_closes_api(tmp_path: Path) -> None:
+def test_config_bind_failure_keeps_what_was_created(tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:
         config = tmp_path / "clash.json"
         config.write_text(json.dumps([
             {"name": "a", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:1"},
             {"name": "b", "listen": f"127.0.0.1:{taken.getsockname()[1]}", "upstream": "127.0.0.1:1"},
         ]))
-        port = free_port()
-        result = subprocess.run(
-            [sys.executable, "-m", "harness.proxy", "--port", str(port), "--config", str(config)],
-            capture_output=True, text=True, timeout=30,
-        )
-    assert result.returncode != 0
-    assert "address already in use" in result.stderr
-    assert not listening(port)
+        proxies, output = serve_once("-config", str(config))
+    assert set(proxies) == {"a"}
+    assert "address already in use" in output
+
+
+def test_version_flag() -> None:
+    result = subprocess.run([sys.executable, "-m", "harness.proxy", "-version"], capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 0
+    assert result.stdout.startswith("toxiproxy-server version 2.")
+
+
+def test_seed_repeats_the_toxicity_draws(redis_server) -> None:
+    """-seed: the same seed, the same connections poisoned (one process: workers get seed + i)."""
+
+    def pattern() -> list[bool]:
+        with spawn(extra_args=("-seed", "7", "-workers", "1")) as server:
+            listen = requests.post(f"{server.api_url}/proxies", timeout=10, json={
+                "name": "r", "listen": "127.0.0.1:0", "upstream": f"127.0.0.1:{redis_server.port}"}).json()["listen"]
+            port = int(listen.rsplit(":", 1)[1])
+            socks = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(12)]
+            try:
+                for sock in socks:  # each connection reaches Redis before the toxic
+                    sock.sendall(b"PING\r\n")
+                    sock.recv(100)
+                requests.post(f"{server.api_url}/proxies/r/toxics", timeout=10, json={
+                    "type": "timeout", "toxicity": 0.5, "attributes": {"timeout": 0}})
+                held = []
+                for sock in socks:
+                    sock.sendall(b"PING\r\n")
+                    sock.settimeout(0.3)
+                    try:
+                        held.append(not sock.recv(100))
+                    except TimeoutError:
+                        held.append(True)  # swallowed by the black hole
+                return held
+            finally:
+                for sock in socks:
+                    sock.close()
+
+    first = pattern()
+    assert 0 < sum(first) < len(first), first  # (2 * 0.5**12 chance of a false failure)
+    assert pattern() == first

@@ -35,6 +35,9 @@ def test_create_toxic_down_destroy(toxiproxy_client: toxiproxy.Toxiproxy, redis_
         proxy.add_toxic(type="nonsense")
     with pytest.raises(ProxyExists):  # 409 for a duplicate toxic name too
         proxy.add_toxic(type="latency", attributes={"latency": 1})
+    proxy.add_toxic(type="timeout", name="bare")  # the client's default attributes: {}
+    assert proxy.toxics()["bare"].attributes == {"timeout": 0}
+    proxy.destroy_toxic("bare")
     proxy.destroy_toxic("hole")
     assert set(proxy.toxics()) == {"latency_downstream"}
     with pytest.raises(NotFound):

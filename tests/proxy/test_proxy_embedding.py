@@ -26,7 +26,7 @@ def test_proxy_server_on_a_running_loop() -> None:
         loop = asyncio.get_running_loop()
         try:
             created = await loop.run_in_executor(None, lambda: requests.post(
-                f"{server.api_url}/proxies", json={"name": "x", "upstream": "127.0.0.1:1"}, timeout=10))
+                f"{server.api_url}/proxies", json={"name": "x", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:1"}, timeout=10))
             return created.status_code, created.json()["listen"], server.api_url
         finally:
             await server.close()
@@ -38,7 +38,7 @@ def test_proxy_server_on_a_running_loop() -> None:
 
 def test_run_in_thread_stop_closes_everything() -> None:
     proxy = run_in_thread()
-    listen = requests.post(f"{proxy.api_url}/proxies", json={"name": "x", "upstream": "127.0.0.1:1"},
+    listen = requests.post(f"{proxy.api_url}/proxies", json={"name": "x", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:1"},
                            timeout=10).json()["listen"]
     assert listening(listen) and listening(proxy.api_url)
     proxy.stop()

@@ -10,13 +10,20 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 import redis.asyncio
 
 from harness.proxy import EmbeddedProxy
 
-from .conftest import RedisProxy, resp
+from .conftest import Api, RedisProxy, clean_api, resp
+
+
+@pytest.fixture
+def api(proxy_server: EmbeddedProxy) -> Iterator[Api]:
+    """Ours only: these tests look inside the proxy (its connections and tasks)."""
+    yield from clean_api(proxy_server.api_url, "ours")
 
 
 def open_fds() -> int:

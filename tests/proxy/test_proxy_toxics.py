@@ -106,13 +106,26 @@ def test_down_refuses_new_and_breaks_open_connections(redis_proxy: RedisProxy) -
 
 
 def test_reset_peer_sends_rst(redis_proxy: RedisProxy) -> None:
-    sock = redis_proxy.raw()
-    redis_proxy.add_toxic(type="reset_peer", attributes={"timeout": 100})
+    redis_proxy.add_toxic(type="reset_peer", stream="upstream", attributes={"timeout": 100})
+    sock = socket.create_connection((redis_proxy.host, redis_proxy.port), timeout=10)
     sock.sendall(resp("PING"))
     with pytest.raises(ConnectionResetError):
         read_until_closed(sock)
     with pytest.raises(redis.ConnectionError, match="reset"):
         redis_proxy.client().ping()
+
+
+def test_reset_peer_on_an_open_connection(redis_proxy: RedisProxy) -> None:
+    """Kept difference: ours resets (RST) a connection opened before the toxic; the real
+    server ends that one with a plain FIN (see docs/toxiproxy-compatibility.md)."""
+    sock = redis_proxy.raw()
+    redis_proxy.add_toxic(type="reset_peer", attributes={"timeout": 100})
+    sock.sendall(resp("PING"))
+    if redis_proxy.api.kind == "ours":
+        with pytest.raises(ConnectionResetError):
+            read_until_closed(sock)
+    else:
+        assert read_until_closed(sock) == b""
 
 
 def test_bandwidth_caps_a_large_get(redis_proxy: RedisProxy) -> None:
@@ -199,3 +212,61 @@ def test_updating_latency_applies_to_a_held_reply(redis_proxy: RedisProxy) -> No
     sock.settimeout(3)  # would time out if the reply still waited for the old 5 s
     assert read_reply(sock) == b"+PONG\r\n"
     assert time.perf_counter() - start >= 0.2
+
+
+def test_limit_data_zero_closes_at_the_first_chunk(redis_proxy: RedisProxy) -> None:
+    redis_proxy.add_toxic(type="limit_data", stream="upstream", attributes={"bytes": 0})
+    sock = socket.create_connection((redis_proxy.host, redis_proxy.port), timeout=10)
+    sock.sendall(resp("PING"))
+    assert read_until_closed(sock) == b""  # closed, not a black hole (would time out)
+
+
+def test_limit_data_lowered_below_what_passed_closes(redis_proxy: RedisProxy) -> None:
+    sock = redis_proxy.raw()
+    redis_proxy.add_toxic(type="limit_data", attributes={"bytes": 1000})
+    sock.sendall(resp("PING"))
+    assert read_reply(sock) == b"+PONG\r\n"
+    reply = redis_proxy.api("PATCH", "/proxies/redis/toxics/limit_data_downstream", json={"attributes": {"bytes": 3}})
+    assert reply.status_code == 200
+    sock.sendall(resp("PING"))
+    assert read_until_closed(sock) == b""
+
+
+def test_bandwidth_rate_zero_holds_data_until_removed(redis_proxy: RedisProxy) -> None:
+    sock = redis_proxy.raw()
+    redis_proxy.add_toxic(type="bandwidth", attributes={"rate": 0})
+    sock.sendall(resp("PING"))
+    sock.settimeout(0.5)
+    with pytest.raises(TimeoutError):
+        sock.recv(100)  # stalled, not unlimited
+    sock.settimeout(10)
+    redis_proxy.remove_toxic("bandwidth_downstream")
+    assert read_reply(sock) == b"+PONG\r\n"  # handed on when the toxic goes
+
+
+def test_client_leaving_still_gets_the_held_reply(redis_proxy: RedisProxy) -> None:
+    """One side ends while the other direction holds data: that direction drains first."""
+    sock = redis_proxy.raw()
+    redis_proxy.add_toxic(type="latency", attributes={"latency": 400})
+    sock.sendall(resp("PING"))
+    time.sleep(0.1)  # the reply is now held by the latency toxic
+    sock.shutdown(socket.SHUT_WR)
+    assert read_until_closed(sock) == b"+PONG\r\n"  # delivered, then the connection closes
+
+
+def test_client_leaving_waits_for_slow_close_downstream(redis_proxy: RedisProxy) -> None:
+    sock = redis_proxy.raw()
+    redis_proxy.add_toxic(type="slow_close", attributes={"delay": 400})
+    start = time.perf_counter()
+    sock.shutdown(socket.SHUT_WR)
+    assert read_until_closed(sock) == b""
+    assert time.perf_counter() - start >= 0.38
+
+
+def test_removing_a_timeout_closes_also_the_connections_it_skipped(redis_proxy: RedisProxy) -> None:
+    sock = redis_proxy.raw()
+    redis_proxy.add_toxic(type="timeout", toxicity=0, attributes={"timeout": 0})  # never drawn
+    sock.sendall(resp("PING"))
+    assert read_reply(sock) == b"+PONG\r\n"  # skipped: data flows
+    redis_proxy.remove_toxic("timeout_downstream")
+    assert read_until_closed(sock) == b""  # and yet removing it closes the connection
