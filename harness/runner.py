@@ -60,17 +60,22 @@ class Interrupted(Exception):
 
 
 class Run:
-    """The state of one run; `execute()` does it all and never leaves a fault or a process."""
+    """The state of one run; `execute()` does it all and never leaves a fault or a process.
+
+    Given a started `stack`, the run uses it and leaves it running (the caller stops it):
+    `stampede explore` starts one stack for all its probes.
+    """
 
     def __init__(self, experiment: Experiment, writer: RunWriter, progress: Progress,
-                 master: MasterOptions | None = None) -> None:
+                 master: MasterOptions | None = None, stack: Stack | None = None) -> None:
         self.experiment = experiment
         self.master = master or MasterOptions()
         self.writer = writer
         self.dir = writer.path
         self.progress = progress
         self.stop = threading.Event()
-        self.stack: Stack | None = None
+        self.stack: Stack | None = stack
+        self.owns_stack = stack is None
         self.locust: LocustProcesses | None = None
         self.schedule: FaultSchedule | None = None
         self.rollback: Rollback | None = None
@@ -152,12 +157,14 @@ class Run:
         stale = Rollback.recover_stale()  # what a SIGKILLed run left behind
         for line in stale.undone:
             self.progress.message(f"cleaned up after an earlier run: {line}")
-        self.stack = stack = stack_for(exp.target, self.dir / "logs")
-        if stack.kind == "embedded":
-            self.progress.message(f"starting the embedded stack (logs: {self.dir / 'logs'})")
-        else:
-            self.progress.message(f"external target {stack.base_url}")
-        stack.start()
+        if self.stack is None:
+            self.stack = stack_for(exp.target, self.dir / "logs")
+            if self.stack.kind == "embedded":
+                self.progress.message(f"starting the embedded stack (logs: {self.dir / 'logs'})")
+            else:
+                self.progress.message(f"external target {self.stack.base_url}")
+            self.stack.start()
+        stack = self.stack
         self.writer.write_experiment(None, exp.resolved() | {"stack": stack.addresses()})
 
         client = FaultClient(stack.toxiproxy_url)
@@ -262,7 +269,7 @@ class Run:
             ("locust", lambda: self.locust and self.locust.stop()),
             ("collectors", self._join_collectors),
             ("write check", self._write_check),
-            ("stack", lambda: self.stack and self.stack.stop()),
+            ("stack", lambda: self.owns_stack and self.stack and self.stack.stop()),
         ]
         for name, step in steps:
             try:
