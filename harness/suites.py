@@ -10,6 +10,7 @@ runs with `stampede run SUITE`:
       - ../redis_outage.yaml          # a path, relative to the suite file
       - {file: ../db_outage.yaml, time_scale: 0.5, flaws: [no_stale_fallback]}
       - {pause: 2m, message: "Look at the breaker chart before we go on"}
+      - {explore: ../explore/redis_latency_margin.yaml}   # a search: its margin in the matrix
 
 Every experiment file is validated before the first one starts, so a typo in the tenth
 entry costs nothing. Each experiment gets its own run folder inside the suite folder
@@ -35,7 +36,7 @@ import yaml
 from harness.experiment.yamlmarks import load_marked
 
 SUITE_FIELDS = ("name", "description", "time_scale", "experiments")
-ENTRY_FIELDS = ("file", "time_scale", "flaws")
+ENTRY_FIELDS = ("file", "explore", "time_scale", "flaws")
 PAUSE_FIELDS = ("pause", "message")
 EXIT_PASSED, EXIT_FAILED, EXIT_ABORTED, EXIT_BAD_INPUT = 0, 1, 2, 3
 
@@ -54,6 +55,7 @@ class Entry:
     flaws: list[str] | None = None
     pause: float | None = None
     message: str = ""
+    explore: bool = False  # `stampede explore` the file (docs/explore.md) instead of running it
 
 
 @dataclass
@@ -75,6 +77,7 @@ class Step:
     status: str
     exit_code: int
     verdicts: list[Any] = field(default_factory=list)
+    margin: str | None = None  # an explore entry: its margin and where it fails
 
 
 def is_suite(path: str | Path) -> bool:
@@ -144,10 +147,14 @@ def load_suite(path: str | Path) -> Suite:
                 continue
             suite.entries.append(Entry(pause=seconds, message=str(item.get("message") or "")))
             continue
-        if not item.get("file"):
+        if item.get("file") and item.get("explore"):
+            problem(where, name, "give `file` (run it) or `explore` (search it), not both")
+            continue
+        key = "explore" if item.get("explore") else "file"
+        if not item.get(key):
             problem(where, f"{name}.file", "missing: the experiment file to run")
             continue
-        entry = Entry(file=(path.parent / str(item["file"])).resolve())
+        entry = Entry(file=(path.parent / str(item[key])).resolve(), explore=key == "explore")
         if item.get("time_scale") is not None:
             if _positive(item["time_scale"]):
                 entry.time_scale = float(item["time_scale"])
@@ -161,13 +168,18 @@ def load_suite(path: str | Path) -> Suite:
             except ValueError as exc:
                 problem((*where, "flaws"), f"{name}.flaws", str(exc))
         if not entry.file.is_file():
-            problem((*where, "file"), f"{name}.file",
-                    f"{item['file']} not found (paths are relative to the suite file's folder)")
+            problem((*where, key), f"{name}.{key}",
+                    f"{item[key]} not found (paths are relative to the suite file's folder)")
             continue
         try:
-            entry.name = load_experiment(entry.file).name or entry.file.stem
+            if entry.explore:
+                from harness.explore.setup import load_explore
+
+                entry.name = load_explore(entry.file, flaws=entry.flaws).name
+            else:
+                entry.name = load_experiment(entry.file).name or entry.file.stem
         except ExperimentError as exc:
-            problem((*where, "file"), f"{name}.file", f"{item['file']} is not a valid experiment:\n{exc}")
+            problem((*where, key), f"{name}.{key}", f"{item[key]} is not a valid experiment:\n{exc}")
             continue
         suite.entries.append(entry)
     if problems:
@@ -235,6 +247,9 @@ def print_matrix(steps: list[Step], file: IO[str] | None = None) -> None:
     table.add_column("run", no_wrap=True)
     for name in columns:
         table.add_column(name.replace("_", " "), justify="center", min_width=4)
+    margins = any(step.margin is not None for step in steps)
+    if margins:
+        table.add_column("margin")
     for step, scenario in zip(steps, matrix_of(steps), strict=True):
         cells = []
         for name in columns:
@@ -243,7 +258,7 @@ def print_matrix(steps: list[Step], file: IO[str] | None = None) -> None:
                          else "[bold red]FAIL[/]")
         run = step.status if step.exit_code in (EXIT_PASSED, EXIT_FAILED) else (
             f"[bold red]{step.status} ({step.exit_code})[/]")
-        table.add_row(scenario, run, *cells)
+        table.add_row(scenario, run, *cells, *([step.margin or ""] if margins else []))
     console.print(table)
 
 
@@ -263,7 +278,7 @@ def write_suite_files(suite_dir: Path, suite: Suite, steps: list[Step]) -> Path 
     matrix = matrix_of(steps)
     data = {"name": suite.name, "source": str(suite.source), "exit_code": suite_exit_code(steps),
             "steps": [{"scenario": s.scenario, "file": s.file, "status": s.status,
-                       "exit_code": s.exit_code,
+                       "exit_code": s.exit_code, "margin": s.margin,
                        "results": str(s.results_dir) if s.results_dir else None,
                        "verdicts": [v.to_dict() for v in s.verdicts]} for s in steps]}
     (suite_dir / "suite.json").write_text(json.dumps(data, indent=1) + "\n")
@@ -293,6 +308,16 @@ def plan_suite(path: str | Path, time_scale: float | None = None, out: IO[str] =
         if entry.file is None:
             seconds = entry.pause * (scale or 1.0)
             print(f"  pause {seconds:g}s  {entry.message}", file=out)
+        elif entry.explore:
+            from harness.explore.budget import worst_case_seconds
+            from harness.explore.setup import load_explore
+
+            search = load_explore(entry.file, time_scale=scale, flaws=entry.flaws)
+            seconds = worst_case_seconds(search)
+            flaws = "".join(f" +{f}" for f in entry.flaws or [])
+            print(f"  explore {entry.name}{flaws}: {search.spec.vary}, at most "
+                  f"{search.spec.max_probes} probes, worst case {seconds / 60:.1f} min "
+                  f"(time_scale {scale or 1:g})", file=out)
         else:
             seconds = load_experiment(entry.file, time_scale=scale).duration
             flaws = "".join(f" +{f}" for f in entry.flaws or [])
@@ -300,6 +325,25 @@ def plan_suite(path: str | Path, time_scale: float | None = None, out: IO[str] =
         total += seconds
     print(f"total {total / 60:.1f} min, plus stack start and stop (about 15 s a run)", file=out)
     return EXIT_PASSED
+
+
+def _explore_step(entry: Entry, suite_dir: Path, scale: float | None,
+                  flaws: list[str] | None) -> Step:
+    """An explore entry: the search, as a matrix row whose cell is its margin."""
+    from harness.explore.output import margin_of
+    from harness.explore.run import explore
+
+    assert entry.file is not None
+    result = explore(entry.file, out_dir=suite_dir, time_scale=scale, flaws=flaws)
+    margin = None
+    if result.explore is not None and result.outcome is not None:
+        low, high = margin_of(result.outcome)
+        show = result.explore.show
+        margin = (f"{show(low) if low is not None else 'none'}"
+                  + (f" (fails at {show(high)})" if high is not None else " (no failure)"))
+    status = "completed" if result.exit_code in (EXIT_PASSED, EXIT_FAILED) else "failed"
+    return Step(scenario_name(f"{entry.name} (explore)", flaws), str(entry.file), result.folder,
+                status, result.exit_code, [], margin)
 
 
 def run_suite(path: str | Path, *, out_dir: str | Path = "results", time_scale: float | None = None,
@@ -344,6 +388,19 @@ def run_suite(path: str | Path, *, out_dir: str | Path = "results", time_scale: 
         print(f"\n== {suite.name} {done}/{len(runs)}: {entry.file.name}"
               f"{' (time scale ' + format(scale, 'g') + ')' if scale else ''}", file=out, flush=True)
         chosen = flaws if flaws is not None else entry.flaws
+        if entry.explore and target_file is not None:
+            print(f"skipped: searching {entry.file.name} needs the embedded target (it resets "
+                  "the stack between probes), not --target", file=out)
+            steps.append(Step(scenario_name(f"{entry.name} (explore)", chosen), str(entry.file),
+                              None, "skipped", EXIT_PASSED, [], "not searched: --target"))
+            continue
+        if entry.explore:
+            steps.append(_explore_step(entry, suite_dir, scale, chosen))
+            if steps[-1].exit_code >= 128:
+                print(f"stampede run: suite {suite.name} stopped after {entry.file.name}",
+                      file=sys.stderr)
+                break
+            continue
         outcome = run_experiment(entry.file, out_dir=suite_dir, time_scale=scale,
                                  workers=workers, target_file=target_file, flaws=chosen,
                                  master=master)

@@ -36,8 +36,8 @@ TEMPLATE = """<!doctype html>
 </style></head>
 <body>
 <h1>explore: {{ d.name }}</h1>
-<p class="meta">varied <b>{{ d.vary }}</b> from <b>{{ d.from }}</b> to <b>{{ d.to }}</b>
- {{ d.unit }}, resolution {{ d.resolution }} · {{ d.probes|length }} of {{ d.max_probes }} probes
+<p class="meta">varied <b>{{ d.vary }}</b> from <b>{{ '%g' % d.from }}</b> to <b>{{ '%g' % d.to }}</b>
+ {{ d.unit }}, resolution {{ '%g' % d.resolution }} · {{ d.probes|length }} of {{ d.max_probes }} probes
  · time scale {{ d.time_scale }}{% if d.flaws %} · flaws: <b>{{ d.flaws|join(', ') }}</b>{% endif %}
  {% if d.seconds %} · {{ '%.0f' % d.seconds }} s{% endif %}</p>
 <p class="margin" id="margin">{{ d.summary }}</p>
@@ -52,7 +52,7 @@ blue band: up to the margin; red line: the smallest failing value.</p>
 
 <section id="probes"><h2>Probes in the order they ran</h2>
 <table><tr><th>#</th><th>{{ d.label }}</th><th>result</th><th>first broken invariant</th><th>wall time</th><th>run</th></tr>
-{% for p in d.probes %}<tr><td class="num">{{ p.n }}</td><td class="num">{{ p.value }}</td>
+{% for p in d.probes %}<tr><td class="num">{{ p.n }}</td><td class="num">{{ '%g' % p.value }}</td>
 <td class="{{ 'pass' if p.passed else 'fail' }}">{{ 'pass' if p.passed else 'FAIL' }}{% if p.status != 'completed' %} ({{ p.status }}){% endif %}</td>
 <td>{{ p.first_broken.text if p.first_broken else '' }}</td><td class="num">{{ '%.0f' % p.seconds }} s</td>
 <td><a href="{{ p.results }}/report.html">{{ p.results }}</a></td></tr>
@@ -70,16 +70,15 @@ def invariant_chart(data: dict[str, Any], vid: str, salt: str) -> str:
     fig = Figure(figsize=(10, 2.6))
     ax = fig.add_axes((0.08, 0.2, 0.74, 0.64))
     unit = next((v["unit"] for _, v in points if v.get("unit")), "")
-    scale = 100.0 if unit == "%" else 1.0  # a rate is stored as a fraction, shown in %
     for passed, colour, label in ((True, PASS, "passed"), (False, FAIL, "failed")):
         xs = [x for x, v in points if v["passed"] is passed and v["measured"] is not None]
-        ys = [v["measured"] * scale for _, v in points if v["passed"] is passed
+        ys = [v["measured"] for _, v in points if v["passed"] is passed
               and v["measured"] is not None]
         if xs:
             ax.scatter(xs, ys, s=26, color=colour, label=label, zorder=3)
     bounds = {v["bound"] for _, v in points if v["bound"] is not None}
     for bound in bounds:
-        ax.axhline(bound * scale, color="#555", ls="--", lw=1.0,
+        ax.axhline(bound, color="#555", ls="--", lw=1.0,
                    label=f"bound {fmt(bound, unit)}" if len(bounds) == 1 else None)
     if data["margin"] is not None:
         ax.axvspan(data["from"], data["margin"], color=MARGIN, alpha=0.10, lw=0)
