@@ -8,7 +8,7 @@ import sys
 from harness.exit_codes import ExitCode
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's subcommand to the `stampede` parser."""
     parser = subparsers.add_parser(
         "explore", help="search the value an experiment breaks at (its explore: block)",

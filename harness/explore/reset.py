@@ -96,8 +96,8 @@ def _reset_redis(stack: EmbeddedStack, state: StartState) -> None:
             r.config_set(name, value)
         r.flushall()
         pipe = r.pipeline(transaction=False)
-        for name, ttl, dumped in state.keys:
-            pipe.restore(name, ttl, dumped, replace=True)
+        for key, ttl, dumped in state.keys:
+            pipe.restore(key, ttl, dumped, replace=True)
         pipe.execute()
 
 
