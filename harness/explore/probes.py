@@ -8,6 +8,7 @@ ordinary `Run` on that stack, judged and reported like `stampede run` does, in
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from collections.abc import Callable
@@ -78,9 +79,9 @@ def run_probe(explore: Explore, n: int, value: float, folder: Path, stack: Embed
     (path / "logs").mkdir(parents=True)
     name = experiment.name or explore.name
     writer = RunWriter(path, name)
-    writer.write_experiment(explore.path, experiment.resolved()
-                            | {"explore": {"vary": explore.spec.vary, "value": value, "probe": n}})
+    writer.write_experiment(explore.path, experiment.resolved())
     outcome = Run(experiment, writer, progress, master, stack=stack).execute()
+    _mark_probe(path / "experiment.json", {"vary": explore.spec.vary, "value": value, "probe": n})
     verdicts: list[Verdict] = []
     if outcome.status in ("completed", "aborted"):
         verdicts = judge_results(path)
@@ -88,6 +89,16 @@ def run_probe(explore: Explore, n: int, value: float, folder: Path, stack: Embed
     passed = outcome.status == "completed" and all(v.passed for v in verdicts)
     return Probe(n, value, passed, outcome.status, path, verdicts, outcome.exit_code,
                  outcome.error)
+
+
+def _mark_probe(path: Path, explore: dict[str, object]) -> None:
+    """Say in the run's experiment.json which probe of which search it was (the run wrote
+    the file last, with the stack's addresses)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    path.write_text(json.dumps(data | {"explore": explore}, indent=2) + "\n")
 
 
 def search(explore: Explore, folder: Path, progress: Progress,

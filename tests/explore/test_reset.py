@@ -38,7 +38,7 @@ def test_reset_puts_proxy_redis_tables_and_target_back_to_the_start_state(tmp_pa
             r.set("left-over", "x")
             r.config_set("maxmemory", "2mb")
         client = FaultClient(stack.toxiproxy_url)
-        client.add_toxic("redis", "slow", "latency", {"latency": 500})
+        client.add_toxic("redis", "slow", "latency", attributes={"latency": 500})
         client.set_enabled("db", False)
         old_target = stack.target
 
