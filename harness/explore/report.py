@@ -42,7 +42,7 @@ TEMPLATE = """<!doctype html>
  {% if d.seconds %} · {{ '%.0f' % d.seconds }} s{% endif %}</p>
 <p class="margin" id="margin">{{ d.summary }}</p>
 {% if d.error %}<p class="fail">{{ d.error }}</p>{% endif %}
-{% if d.not_monotonic %}<p class="fail">Not monotonic: {% for m in d.not_monotonic %}{{ m.passed }} passed above {{ m.above_failing }}, which failed. {% endfor %}The margin rests on an assumption these probes contradict.</p>{% endif %}
+{% if d.not_monotonic %}<p class="fail">Not monotonic: {% for m in d.not_monotonic %}{{ '%g' % m.passed }} passed above {{ '%g' % m.above_failing }}, which failed. {% endfor %}The margin rests on an assumption these probes contradict.</p>{% endif %}
 
 <section id="charts"><h2>Invariants against {{ d.label }}</h2>
 <p class="meta">Dots: each probe's measured value (green passed, red failed); dashed line: the bound;
