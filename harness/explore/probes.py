@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -115,7 +116,8 @@ def search(explore: Explore, folder: Path, progress: Progress,
     def interrupted(signum: int, _frame: FrameType | None) -> None:
         raise Interrupted(signum)
 
-    previous = {s: signal.signal(s, interrupted) for s in STOP_SIGNALS}
+    main = threading.current_thread() is threading.main_thread()  # only it may set handlers
+    previous = {s: signal.signal(s, interrupted) for s in STOP_SIGNALS} if main else {}
     target = explore.experiment_at(spec.from_).target
     assert isinstance(target, EmbeddedTarget)  # load_explore refuses the others
     stack = EmbeddedStack(folder / "logs", flaws=target.flaws, options=target.options,
