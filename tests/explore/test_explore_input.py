@@ -97,5 +97,5 @@ def test_plan_lists_the_probe_budget_and_the_worst_case(tmp_path: Path) -> None:
     out = done.stdout
     assert "explore  faults.redis-latency.attributes.latency from 0 ms to 2,000 ms" in out
     assert "9 to settle without noise" in out and "budget 12" in out
-    # 12 probes x (15 s of load + 9 s) + 15 s to start the stack
-    assert "worst case 5.0 min" in out
+    # 12 probes x (15 s of load + 10 s) + 15 s to start the stack
+    assert "worst case 5.2 min" in out
