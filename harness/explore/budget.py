@@ -8,8 +8,8 @@ from harness.explore.search import CONFIRMATIONS, Search
 from harness.explore.setup import Explore
 
 # Measured on the 2-core reference machine at time scale 0.25: Locust's start and wind-down,
-# judging, the report and the reset (the target restarted) add 8-11 s to each probe's load
-# window; the embedded stack takes 8-15 s to start once.
+# judging, the report and the reset (the target restarted) add 6-11 s to each probe's load
+# window; the embedded stack takes 3-15 s to start once.
 PROBE_OVERHEAD_S = 10.0
 STACK_START_S = 15.0
 
