@@ -44,7 +44,8 @@ def margin_line(explore: Explore, outcome: SearchOutcome) -> str:
     if failing is None:
         text += f" (no failure up to {explore.show(spec.to)}, the end of the range)"
     else:
-        probe = next(p for p in outcome.probes if p.value == failing and not p.passed)
+        probe = next(p for p in outcome.probes if p.value == failing and not p.passed
+                     and p.status == "completed")
         broken = probe.first_broken
         why = broken_text(broken) if broken else probe.status
         if margin is not None:

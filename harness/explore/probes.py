@@ -141,7 +141,8 @@ def search(explore: Explore, folder: Path, progress: Progress,
             probe = run_probe(explore, n, value, folder, stack, progress, master)
             probe.seconds = round(time.monotonic() - began, 1)
             outcome.probes.append(probe)
-            state.record(step, probe.passed)
+            if probe.status == "completed":  # a halted or broken run says nothing of the value
+                state.record(step, probe.passed)
             broken = probe.first_broken
             say(f"probe {n}: {explore.show(value)} "
                 + ("passed" if probe.passed else f"FAILED ({probe.status}"
@@ -161,6 +162,9 @@ def search(explore: Explore, folder: Path, progress: Progress,
     except StackError as exc:
         outcome.exit_code = int(ExitCode.BAD_INPUT)
         outcome.error = str(exc)
+    except Exception as exc:  # the reset or the stack broke: the probes so far still count
+        outcome.exit_code = int(ExitCode.BAD_INPUT)
+        outcome.error = f"{type(exc).__name__}: {exc}"
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

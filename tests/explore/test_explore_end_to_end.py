@@ -67,3 +67,28 @@ def test_sound_shop_has_a_larger_latency_margin_than_one_without_cache_timeouts(
             assert values.count(data["smallest_failing"]) >= 2
         html = (folder / "report.html").read_text()
         assert 'data-chart="invariant-0"' in html and "margin" in html
+
+
+@pytest.mark.slow
+def test_a_halted_probe_stops_the_search_with_exit_2_and_writes_what_it_has(tmp_path: Path) -> None:
+    path = tmp_path / "halting.yaml"
+    text = (HERE / "latency_small.yaml").read_text().replace(
+        "explore:", "halt:\n  - {metric: p99_ms, above: 1, for: 1s}   # always: every run halts\n"
+                    "explore:")
+    path.write_text(text)
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "explore", str(path), "--time-scale", TIME_SCALE,
+         "--out", str(out)],
+        cwd=REPO, text=True, capture_output=True, timeout=600,
+        env={"PATH": "/usr/bin:/bin", "STAMPEDE_STATE_DIR": str(tmp_path / "state"),
+             "HOME": str(tmp_path)})
+    assert done.returncode == 2, done.stderr
+    assert "probe 1 was halted by a halt condition; the search stops" in done.stderr
+    (folder,) = out.glob("*-explore-latency_small")
+    data = json.loads((folder / "explore.json").read_text())
+    assert [p["status"] for p in data["probes"]] == ["aborted"]
+    assert data["margin"] is None and data["smallest_failing"] is None  # the halt says nothing
+    assert data["exit_code"] == 2 and (folder / "report.html").exists()
+    assert done.stdout.rstrip().splitlines()[-1] == data["summary"]
+    assert data["summary"].startswith("margin: redis-latency latency unknown (probe 1 was halted")
