@@ -25,6 +25,7 @@ class Parser(argparse.ArgumentParser):
 COMMAND_MODULES = (
     "harness.commands.run",
     "harness.commands.plan",
+    "harness.commands.explore",
     "harness.commands.faults",
     "harness.commands.verdicts",
     "harness.commands.proxy",

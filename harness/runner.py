@@ -66,17 +66,22 @@ class Interrupted(Exception):
 
 
 class Run:
-    """The state of one run; `execute()` does it all and never leaves a fault or a process."""
+    """The state of one run; `execute()` does it all and never leaves a fault or a process.
+
+    Given a started `stack`, the run uses it and leaves it running (the caller stops it):
+    `stampede explore` starts one stack for all its probes.
+    """
 
     def __init__(self, experiment: Experiment, writer: RunWriter, progress: Progress,
-                 master: MasterOptions | None = None) -> None:
+                 master: MasterOptions | None = None, stack: Stack | None = None) -> None:
         self.experiment = experiment
         self.master = master or MasterOptions()
         self.writer = writer
         self.dir = writer.path
         self.progress = progress
         self.stop = threading.Event()
-        self.stack: Stack | None = None
+        self.stack: Stack | None = stack
+        self.owns_stack = stack is None
         self.locust: LocustProcesses | None = None
         self.schedule: FaultSchedule | None = None
         self.rollback: Rollback | None = None
@@ -170,12 +175,14 @@ class Run:
         stale = Rollback.recover_stale()  # what a SIGKILLed run left behind
         for line in stale.undone:
             self.progress.message(f"cleaned up after an earlier run: {line}")
-        self.stack = stack = stack_for(exp.target, self.dir / files.LOGS)
-        if stack.kind == "embedded":
-            self.progress.message(f"starting the embedded stack (logs: {self.dir / files.LOGS})")
-        else:
-            self.progress.message(f"external target {stack.base_url}")
-        stack.start()
+        if self.stack is None:
+            self.stack = stack_for(exp.target, self.dir / files.LOGS)
+            if self.stack.kind == "embedded":
+                self.progress.message(f"starting the embedded stack (logs: {self.dir / files.LOGS})")
+            else:
+                self.progress.message(f"external target {self.stack.base_url}")
+            self.stack.start()
+        stack = self.stack
         self.writer.write_experiment(None, exp.resolved() | {"stack": stack.addresses()})
 
         client = FaultClient(stack.toxiproxy_url)
@@ -310,7 +317,7 @@ class Run:
             self.locust.stop()
 
     def _stop_stack(self) -> None:
-        if self.stack is not None:
+        if self.stack is not None and self.owns_stack:  # a given stack outlives the run
             self.stack.stop()
 
     def _join_schedule(self) -> None:

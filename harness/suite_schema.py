@@ -37,12 +37,6 @@ def _experiment_list(value: object) -> list[object]:
     return value
 
 
-def _file(value: object) -> str:
-    if not value:
-        raise ValueError(MISSING["file"])
-    return str(value)
-
-
 def _flaws(value: object) -> list[str]:
     """`flaws: x` is `flaws: [x]`; names are checked by the target service, not here."""
     return [str(f) for f in (value if isinstance(value, list) else [value])]
@@ -71,9 +65,11 @@ class SuiteFile(_Strict):
 
 
 class RunEntry(_Strict):
-    """`- path.yaml` or `- {file: path.yaml, time_scale: 0.5, flaws: [...]}`."""
+    """`- path.yaml`, `- {file: path.yaml, time_scale: 0.5, flaws: [...]}`, or
+    `- {explore: path.yaml, ...}` (a margin search, harness/explore)."""
 
-    file: Annotated[str, BeforeValidator(_file)]
+    file: str | None = None
+    explore: str | None = None
     time_scale: Positive | None = None
     flaws: Annotated[list[str], BeforeValidator(_flaws)] | None = None
 

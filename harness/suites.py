@@ -10,6 +10,7 @@ runs with `stampede run SUITE`:
       - ../redis_outage.yaml          # a path, relative to the suite file
       - {file: ../db_outage.yaml, time_scale: 0.5, flaws: [no_stale_fallback]}
       - {pause: 2m, message: "Look at the breaker chart before we go on"}
+      - {explore: ../explore/redis_latency_margin.yaml}   # a search: its margin in the matrix
 
 Every experiment file is validated before the first one starts, so a typo in the tenth
 entry costs nothing. Each experiment gets its own run folder inside the suite folder
@@ -53,6 +54,7 @@ class Entry:
     flaws: list[str] | None = None
     pause: float | None = None
     message: str = ""
+    explore: bool = False  # `stampede explore` the file (docs/explore.md) instead of running it
 
 
 @dataclass
@@ -74,6 +76,7 @@ class Step:
     status: str
     exit_code: int
     verdicts: list[Any] = field(default_factory=list)
+    margin: str | None = None  # an explore entry: its margin and where it fails
 
 
 def is_suite(path: str | Path) -> bool:
@@ -128,23 +131,34 @@ def load_suite(path: str | Path) -> Suite:
             problem(at, message)
         if run is None:
             continue
-        file = (path.parent / run.file).resolve()
-        entry = Entry(file=file, time_scale=run.time_scale)
+        if run.file and run.explore:
+            problem(where, "give `file` (run it) or `explore` (search it), not both")
+            continue
+        key, named = ("explore", run.explore) if run.explore else ("file", run.file)
+        if not named:
+            problem((*where, "file"), "missing: the experiment file to run (or `explore:`)")
+            continue
+        file = (path.parent / named).resolve()
+        entry = Entry(file=file, time_scale=run.time_scale, explore=key == "explore")
         if not file.is_file():
-            problem((*where, "file"),
-                    f"{run.file} not found (paths are relative to the suite file's folder)")
+            problem((*where, key),
+                    f"{named} not found (paths are relative to the suite file's folder)")
             continue
         try:
             experiment = load_experiment(file)
+            if entry.explore:
+                from harness.explore.setup import load_explore
+
+                entry.name = load_explore(file, flaws=run.flaws).name
         except ExperimentError as exc:
-            problem((*where, "file"), f"{run.file} is not a valid experiment:\n{exc}")
+            problem((*where, key), f"{named} is not a valid experiment:\n{exc}")
             continue
-        entry.name = experiment.name or file.stem
+        entry.name = entry.name or experiment.name or file.stem
         if run.flaws is not None:
             try:  # the flaws of the service this experiment starts
-                entry.flaws = set_flaws(experiment, run.flaws, run.file)
+                entry.flaws = set_flaws(experiment, run.flaws, named)
             except ValueError as exc:
-                problem((*where, "flaws"), str(exc).removeprefix(f"{run.file}: --flaw: "))
+                problem((*where, "flaws"), str(exc).removeprefix(f"{named}: --flaw: "))
         suite.entries.append(entry)
     if problems:
         raise SuiteError(f"{path}: {len(problems)} problem{'s' * (len(problems) > 1)}\n"
@@ -211,6 +225,9 @@ def print_matrix(steps: list[Step], file: IO[str] | None = None) -> None:
     table.add_column("run", no_wrap=True)
     for name in columns:
         table.add_column(name.replace("_", " "), justify="center", min_width=4)
+    margins = any(step.margin is not None for step in steps)
+    if margins:
+        table.add_column("margin")
     for step, scenario in zip(steps, matrix_of(steps), strict=True):
         cells = []
         for name in columns:
@@ -219,7 +236,7 @@ def print_matrix(steps: list[Step], file: IO[str] | None = None) -> None:
                          else "[bold red]FAIL[/]")
         run = step.status if step.exit_code in (ExitCode.PASSED, ExitCode.INVARIANT_FAILED) else (
             f"[bold red]{step.status} ({step.exit_code})[/]")
-        table.add_row(scenario, run, *cells)
+        table.add_row(scenario, run, *cells, *([step.margin or ""] if margins else []))
     console.print(table)
 
 
@@ -239,7 +256,7 @@ def write_suite_files(suite_dir: Path, suite: Suite, steps: list[Step]) -> Path 
     matrix = matrix_of(steps)
     data = {"name": suite.name, "source": str(suite.source), "exit_code": suite_exit_code(steps),
             "steps": [{"scenario": s.scenario, "file": s.file, "status": s.status,
-                       "exit_code": s.exit_code,
+                       "exit_code": s.exit_code, "margin": s.margin,
                        "results": str(s.results_dir) if s.results_dir else None,
                        "verdicts": [v.to_dict() for v in s.verdicts]} for s in steps]}
     write_atomic(suite_dir / files.SUITE, json.dumps(data, indent=1) + "\n")
@@ -269,6 +286,16 @@ def plan_suite(path: str | Path, time_scale: float | None = None, out: IO[str] =
         if entry.file is None:
             seconds = (entry.pause or 0.0) * (scale or 1.0)
             print(f"  pause {seconds:g}s  {entry.message}", file=out)
+        elif entry.explore:
+            from harness.explore.budget import worst_case_seconds
+            from harness.explore.setup import load_explore
+
+            search = load_explore(entry.file, time_scale=scale, flaws=entry.flaws)
+            seconds = worst_case_seconds(search)
+            flaws = "".join(f" +{f}" for f in entry.flaws or [])
+            print(f"  explore {entry.name}{flaws}: {search.spec.vary}, at most "
+                  f"{search.spec.max_probes} probes, worst case {seconds / 60:.1f} min "
+                  f"(time_scale {scale or 1:g})", file=out)
         else:
             seconds = load_experiment(entry.file, time_scale=scale).duration
             flaws = "".join(f" +{f}" for f in entry.flaws or [])
@@ -276,6 +303,25 @@ def plan_suite(path: str | Path, time_scale: float | None = None, out: IO[str] =
         total += seconds
     print(f"total {total / 60:.1f} min, plus stack start and stop (about 15 s a run)", file=out)
     return ExitCode.PASSED
+
+
+def _explore_step(entry: Entry, suite_dir: Path, scale: float | None,
+                  flaws: list[str] | None) -> Step:
+    """An explore entry: the search, as a matrix row whose cell is its margin."""
+    from harness.explore.output import margin_of
+    from harness.explore.run import explore
+
+    assert entry.file is not None
+    result = explore(entry.file, out_dir=suite_dir, time_scale=scale, flaws=flaws)
+    margin = None
+    if result.explore is not None and result.outcome is not None:
+        low, high = margin_of(result.outcome)
+        show = result.explore.show
+        margin = (f"{show(low) if low is not None else 'none'}"
+                  + (f" (fails at {show(high)})" if high is not None else " (no failure)"))
+    status = "completed" if result.exit_code in (ExitCode.PASSED, ExitCode.INVARIANT_FAILED) else "failed"
+    return Step(scenario_name(f"{entry.name} (explore)", flaws), str(entry.file), result.folder,
+                status, result.exit_code, [], margin)
 
 
 def run_suite(path: str | Path, *, out_dir: str | Path = "results", time_scale: float | None = None,
@@ -320,6 +366,19 @@ def run_suite(path: str | Path, *, out_dir: str | Path = "results", time_scale: 
         print(f"\n== {suite.name} {done}/{len(runs)}: {entry.file.name}"
               f"{' (time scale ' + format(scale, 'g') + ')' if scale else ''}", file=out, flush=True)
         chosen = flaws if flaws is not None else entry.flaws
+        if entry.explore and target_file is not None:
+            print(f"skipped: searching {entry.file.name} needs the embedded target (it resets "
+                  "the stack between probes), not --target", file=out)
+            steps.append(Step(scenario_name(f"{entry.name} (explore)", chosen), str(entry.file),
+                              None, "skipped", ExitCode.PASSED, [], "not searched: --target"))
+            continue
+        if entry.explore:
+            steps.append(_explore_step(entry, suite_dir, scale, chosen))
+            if steps[-1].exit_code >= 128:
+                print(f"stampede run: suite {suite.name} stopped after {entry.file.name}",
+                      file=sys.stderr)
+                break
+            continue
         outcome = run_experiment(entry.file, out_dir=suite_dir, time_scale=scale,
                                  workers=workers, target_file=target_file, flaws=chosen,
                                  master=master)

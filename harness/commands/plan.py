@@ -44,8 +44,18 @@ def plan_command(args: argparse.Namespace) -> int:
     resolved = experiment.resolved()
     if args.json:
         print(json.dumps(resolved, indent=2))
-    else:
-        print("\n".join(plan_lines(resolved)))
+        return ExitCode.PASSED
+    lines = plan_lines(resolved)
+    if experiment.explore is not None:  # the search's budget, its vary path checked
+        from harness.explore.budget import plan_lines as explore_lines
+        from harness.explore.setup import load_explore
+
+        try:
+            lines += explore_lines(load_explore(args.file, time_scale=args.time_scale))
+        except ExperimentError as exc:
+            print(exc, file=sys.stderr)
+            return ExitCode.BAD_INPUT
+    print("\n".join(lines))
     return ExitCode.PASSED
 
 

@@ -51,18 +51,26 @@ TARGET_FILE_FIELDS = ("target", "proxies", "allowed_hosts")
 
 
 def load_experiment(
-    path: str | Path, time_scale: float | None = None, target_file: str | Path | None = None
+    path: str | Path,
+    time_scale: float | None = None,
+    target_file: str | Path | None = None,
+    overrides: dict[tuple[str | int, ...], Any] | None = None,
 ) -> Experiment:
     """Load, validate and time-scale an experiment file; raises ExperimentError naming each problem.
 
     With `target_file`, that file's `target`, `proxies` and `allowed_hosts` replace the
     experiment's own (all three, even the ones it leaves out), so one experiment file runs
     unchanged against the embedded stack, docker-compose or staging.
+
+    `overrides` sets values as if the file said so (`("faults", 0, "for"): 12`), before any
+    check: `stampede explore` runs each probe through the same checks as the file.
     """
     path = Path(path)
     data, marks, duplicates = _read_mapping(
         path, "expected a mapping of fields (name, load, faults, ...) at the top"
     )
+    for where, value in (overrides or {}).items():
+        _set_in(data, where, value)
     places = _Places(path, marks)
     problems = [(p, f'"{key}" is given twice; keep one') for p, _, key in duplicates]
     target_problems: list[Problem] = []
@@ -105,6 +113,13 @@ def load_experiment(
     experiment._source = path
     experiment._target_source = places.target_path
     return experiment.scaled(scale)
+
+
+def _set_in(data: Any, where: tuple[str | int, ...], value: Any) -> None:
+    """Set one value deep in the file's data; a missing last key is added, like a default."""
+    for part in where[:-1]:
+        data = data[part]
+    data[where[-1]] = value
 
 
 class _Places:

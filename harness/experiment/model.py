@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 
 from harness.durations import parse_duration
+from harness.experiment.explore import ExploreSpec
 from harness.experiment.toxics import ACTIONS, DOWN
 from harness.masking import mask_secrets
 from harness.signals.model import Expression, Signals, default_signals, signals_from
@@ -197,6 +198,7 @@ class Experiment(Strict):
     invariants: list[dict[str, Any]] = []
     halt: list[HaltCondition] = []
     time_scale: float = Field(1.0, gt=0)
+    explore: ExploreSpec | None = None  # `stampede explore` searches one value (docs/explore.md)
 
     _source: Path | None = PrivateAttr(None)
     _target_source: Path | None = PrivateAttr(None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 
@@ -86,49 +87,62 @@ def recovery_time(result: RunResult, p: RecoveryTime) -> Verdict:
     if first >= last:
         return outcome(False, None, bound, "s", label, f"the run ended at heal: no time to recover ({targets})")
     noisy = _noisy_seconds(result, base, p.noise_cores, len(series["t"]))
-    quiet = ~noisy[: len(series["t"])]
-    seconds = np.arange(first, last)
-    seconds = seconds[quiet[seconds]]  # a noisy second is neither good nor bad
-    left_out = int((~quiet[first:last]).sum())
+    find = partial(_first_stable_stretch, series["count"], series["failures"], hists,
+                   range(first, last), rolling, stable, err_max, p99_max)
+    start_s, good, seen = find(noisy)
+    left_out = int(noisy[first:last].sum())
     noise = (f"; {count(left_out, 'noisy second')} left out: work outside the run used "
              f"{fmt(p.noise_cores, '')} more cores than in the baseline") if left_out else ""
-    if not len(seconds):
-        return outcome(False, None, bound, "s", label,
-                       f"every second after heal of {fault.name} at {heal:.1f}s was noisy: "
-                       f"nothing to judge{noise}")
-    starts = np.maximum(first, seconds - rolling + 1)
-    counts = np.where(quiet, series["count"], 0)  # noisy seconds' requests count nowhere
-    fails = np.where(quiet, series["failures"], 0)
-    quiet_hists = hists[: len(quiet)] * quiet[: hists.shape[0], None]
-    c_cum = np.concatenate([[0.0], np.cumsum(counts)])
-    f_cum = np.concatenate([[0.0], np.cumsum(fails)])
-    h_cum = np.vstack([np.zeros((1, hists.shape[1])), np.cumsum(quiet_hists, axis=0)])
-    n = c_cum[seconds + 1] - c_cum[starts]
-    errors = f_cum[seconds + 1] - f_cum[starts]
-    rows = h_cum[seconds + 1] - h_cum[starts]
-    p99 = _row_p99(rows)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        good = (n > 0) & (errors / np.where(n > 0, n, 1) <= err_max + 1e-12) & (p99 <= p99_max)
-    run = 0
-    for i, ok in enumerate(good):
-        run = run + 1 if ok else 0
-        if run == stable:
-            start_s = int(starts[i - stable + 1])  # where the first good rolling window begins
-            skipped = int(noisy[first:start_s].sum())  # time the machine, not the service, took
-            measured = max(0.0, start_s - heal - skipped)
-            passed = measured <= bound
-            verb = "within" if passed else "exceeds"
-            return outcome(passed, measured, bound, "s", label,
-                           f"recovered {fmt(measured, 's')} after heal of {fault.name} at {heal:.1f}s "
-                           f"({targets} for {stable}s from {start_s}s) {verb} {fmt(bound, 's')}"
-                           f"{noise}")
-    if not n.sum():
+    if start_s is None and not seen and left_out:  # noise left nothing: judge as if quiet
+        noisy[:] = False
+        start_s, good, seen = find(noisy)
+        noise = (f"; the quiet seconds after heal had no requests, so the {left_out} noisy "
+                 "ones were judged too")
+    if start_s is not None:
+        skipped = int(noisy[first:start_s].sum())  # time the machine, not the service, took
+        measured = max(0.0, start_s - heal - skipped)
+        passed = measured <= bound
+        verb = "within" if passed else "exceeds"
+        return outcome(passed, measured, bound, "s", label,
+                       f"recovered {fmt(measured, 's')} after heal of {fault.name} at {heal:.1f}s "
+                       f"({targets} for {stable}s from {start_s}s) {verb} {fmt(bound, 's')}"
+                       f"{noise}")
+    if not seen:
         return outcome(False, None, bound, "s", label,
                        f"no requests after heal of {fault.name} at {heal:.1f}s: nothing to judge")
     return outcome(False, None, bound, "s", label,
                    f"never recovered after heal of {fault.name} at {heal:.1f}s before the run ended "
                    f"at {result.duration:.1f}s (needed {targets} for {stable}s; "
                    f"best stretch {_longest(good)}s{noise})")
+
+
+def _first_stable_stretch(counts: np.ndarray, failures: np.ndarray, hists: np.ndarray,
+                          after_heal: range, rolling: int, stable: int, err_max: float,
+                          p99_max: float, noisy: np.ndarray) -> tuple[int | None, np.ndarray, bool]:
+    """Where the first rolling window of `stable` good seconds in a row begins (None: none),
+    the good flags of the quiet seconds, and whether any request was seen. A noisy second is
+    neither good nor bad, and its requests count in no rolling window."""
+    quiet = ~noisy[: len(counts)]
+    seconds = np.array([s for s in after_heal if quiet[s]], dtype=int)
+    if not len(seconds):
+        return None, np.zeros(0, dtype=bool), False
+    starts = np.maximum(after_heal.start, seconds - rolling + 1)
+    hists = hists[: len(quiet)]
+    rows_quiet = quiet[: hists.shape[0], None]
+    c_cum = np.concatenate([[0.0], np.cumsum(np.where(quiet, counts, 0))])
+    f_cum = np.concatenate([[0.0], np.cumsum(np.where(quiet, failures, 0))])
+    h_cum = np.vstack([np.zeros((1, hists.shape[1])), np.cumsum(hists * rows_quiet, axis=0)])
+    n = c_cum[seconds + 1] - c_cum[starts]
+    errors = f_cum[seconds + 1] - f_cum[starts]
+    p99 = _row_p99(h_cum[seconds + 1] - h_cum[starts])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        good = (n > 0) & (errors / np.where(n > 0, n, 1) <= err_max + 1e-12) & (p99 <= p99_max)
+    run = 0
+    for i, ok in enumerate(good):
+        run = run + 1 if ok else 0
+        if run == stable:
+            return int(starts[i - stable + 1]), good, True
+    return None, good, bool(n.sum())
 
 
 def _noisy_seconds(result: RunResult, baseline: Window, excess: float, seconds: int) -> np.ndarray:

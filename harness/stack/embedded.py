@@ -202,6 +202,14 @@ class EmbeddedStack:
                                  f"{timeout:.0f}s; log: {log_path}\n{_log_tail(log_path)}")
             time.sleep(0.1)
 
+    def restart_target(self, timeout: float = 60.0) -> None:
+        """The target alone, stopped and started again on a new port (its dependencies stay up):
+        a fresh process with nothing left over from the load before, such as a connection
+        pool an outage shrank or an open breaker."""
+        stop_process(self.target, timeout=10)
+        self.target = None
+        self._start_target(timeout)
+
     def stop(self) -> None:
         """Reverse order: the target first, so it never sees its dependencies vanish as a fault."""
         stop_process(self.target, timeout=10)

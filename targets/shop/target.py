@@ -6,7 +6,6 @@ from harness.stack.target_service import TargetService, python_module_command
 from targets.shop.config import build_parser
 from targets.shop.flaws import FLAWS
 
-
 PROFILE_READ_BACK = """
 SELECT w.id FROM unnest(%(ids)s::text[]) AS w(id)
 JOIN users u ON u.id = split_part(w.id, ':', 1)::int

@@ -77,7 +77,10 @@ def test_teeth_suite_shares_one_sound_run_per_experiment(tmp_path) -> None:
 def test_suites() -> None:
     suites = EXPERIMENTS / "suites"
     prelaunch = load_suite(suites / "prelaunch.yaml")
-    assert {e.name for e in prelaunch.entries} == NAMES
+    assert {e.name for e in prelaunch.entries if not e.explore} == NAMES
+    assert {e.name for e in prelaunch.entries if e.explore} == {
+        p.stem for p in (EXPERIMENTS / "explore").glob("*.yaml")} == {
+        "redis_latency_margin", "redis_outage_margin", "users_redis_degraded_margin"}
     gameday = load_suite(suites / "gameday.yaml")
     assert {e.name for e in gameday.entries if e.file} == NAMES
     assert sum(1 for e in gameday.entries if e.pause) >= 3

@@ -137,3 +137,17 @@ def test_recovery_noise_is_relative_to_the_baseline(tmp_path) -> None:
     path = _noisy_after_heal(tmp_path, noise_until=80, slow_until=80, base_noise=1.6)
     v = judged(path, "recovery_time", max="10s", stable="5s")
     assert not v.passed and "noisy" not in v.reason
+
+
+def test_recovery_judges_noisy_seconds_when_noise_leaves_nothing_else(tmp_path) -> None:
+    # the machine stays busy until the load ends (the last quiet seconds have no requests):
+    # the recovery is judged on every second after heal, as without the noise rule
+    b = ResultsBuilder(tmp_path, duration=100, steady=(5, 20))
+    b.fault("redis-outage", 31, 61, lag=0.0)
+    b.traffic(0, 31, rps=100, latency_ms=20)
+    b.traffic(31, 61, rps=137, error_rate=0.1, latency_ms=20)
+    b.traffic(61, 95, rps=100, latency_ms=20)
+    b.metric("foreign_cores", lambda t: 1.6 if t >= 40 else 0.1, source="host")
+    v = judged(b.write(), "recovery_time", max="10s", stable="5s")
+    assert v.passed and v.measured == 0.0, v.reason
+    assert "the quiet seconds after heal had no requests, so the" in v.reason
