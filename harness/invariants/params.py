@@ -83,8 +83,8 @@ class RecoveryTime(InvariantParams):
 
 
 class CircuitBreakerOpens(InvariantParams):
-    """first scrape of `stampede_circuit_state{dependency=...}` ≥ 1 (open or half-open) between
-    onset and heal (+1.5 s scrape grace) comes ≤ `within` after onset
+    """first sample where signal `breaker_open` (or `breaker_half_open`) for `dependency` is
+    non-zero between onset and heal (+1.5 s scrape grace) comes ≤ `within` after onset
     """
 
     dependency: str = "redis"
@@ -139,8 +139,8 @@ class RateLimitHolds(InvariantParams):
 
 
 class BackendProtected(InvariantParams):
-    """rate of `stampede_db_queries_total` (all queries, or `query`) between scrapes in the
-    window ≤ `max_qps`
+    """rate of signal `db_queries` (or `db_queries_by_query` for `query`) between scrapes in
+    the window ≤ `max_qps`
     """
 
     max_qps: Number
@@ -151,7 +151,7 @@ class BackendProtected(InvariantParams):
 
 
 class DbConcurrencyBounded(InvariantParams):
-    """the most concurrent database operations (`stampede_db_inflight`) any scrape in the
+    """the most concurrent database operations (signal `db_inflight`) any scrape in the
     window saw ≤ `max`
     """
 
@@ -161,7 +161,7 @@ class DbConcurrencyBounded(InvariantParams):
 
 
 class SingleFlight(InvariantParams):
-    """increase of `stampede_db_queries_total{query=...}` from the last scrape before each
+    """increase of signal `db_queries_by_query` for `query` from the last scrape before each
     expiry to the first scrape ≥ `settle` after it ≤ `max` (and ≥ 1: the key was read
     again). Other reads of that query count too: drive only the hot key.
     """
@@ -173,8 +173,8 @@ class SingleFlight(InvariantParams):
 
 
 class StaleServed(InvariantParams):
-    """success rate of `endpoint` in the window ≥ `min`, and
-    `stampede_cache_requests_total{result="stale"}` increased
+    """success rate of `endpoint` in the window ≥ `min`, and signal `cache_requests` stale
+    increased
     """
 
     endpoint: str = "GET /products/{id}"
@@ -185,8 +185,9 @@ class StaleServed(InvariantParams):
 
 class HitRateRecovers(InvariantParams):
     """hit/(hit+miss) over the last `rolling` seconds (scrapes after heal only) first reaches
-    `min` ≤ `within` after heal; `auto` uses the target's `stampede_cache_requests_total`,
-    else Redis `keyspace_hits/misses`
+    `min` ≤ `within` after heal; `auto` uses the target's `cache_requests` signals (hit,
+    miss), else Redis `keyspace_hits/misses`; when every lookup after heal was an error
+    (`cache_requests` error rose, no hit or miss), it fails saying the lookups failed
     """
 
     fault: str | None = Field(None, description="last healed")
