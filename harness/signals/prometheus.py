@@ -142,9 +142,16 @@ class PrometheusSignals:
         self.matched: set[str] = set()  # as ScrapeEvaluator: absent until a query returns data
 
     def fetch(self, start: float, end: float) -> list[Step]:
-        """Steps start, start+1, ... <= end; every step is a value set or a named gap."""
-        stamps = [round(start + i * STEP_S, 3)
-                  for i in range(min(MAX_POINTS, int((end - start) // STEP_S) + 1))]
+        """Steps start, start+1, ... <= end; every step is a value set or a named gap.
+        Long stretches go in pieces: the server answers at most 11,000 points a query."""
+        total = int((end - start) // STEP_S) + 1 if end >= start else 0
+        steps: list[Step] = []
+        for first in range(0, total, MAX_POINTS):
+            steps += self._fetch(round(start + first * STEP_S, 3), min(MAX_POINTS, total - first))
+        return steps
+
+    def _fetch(self, start: float, count: int) -> list[Step]:
+        stamps = [round(start + i * STEP_S, 3) for i in range(count)]
         if not stamps:
             return []
         try:
