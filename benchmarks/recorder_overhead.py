@@ -32,8 +32,8 @@ from locust import FastHttpUser, events, task  # noqa: E402
 from locust.env import Environment  # noqa: E402
 
 from harness.load.recorder import Recorder, ResultsAppender  # noqa: E402
-from harness.stack.ports import free_port, wait_for_port  # noqa: E402
-from harness.stack.process import stop_process  # noqa: E402
+from harness.ports import free_port, wait_for_port  # noqa: E402
+from harness.processes import stop_process  # noqa: E402
 
 SERVER = textwrap.dedent("""
     import sys

@@ -29,9 +29,9 @@ from statistics import median
 import psutil
 import requests
 
-from harness.stack.ports import LOOPBACK, free_port
+from harness.ports import LOOPBACK, free_port
+from harness.processes import stop_process
 from harness.stack.postgres import PostgresServer
-from harness.stack.process import stop_process
 from harness.stack.redis_server import RedisServer
 
 LOCUSTFILE = '''

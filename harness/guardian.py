@@ -5,7 +5,7 @@ back, and its children (each in its own session) live on. So before it starts an
 process or applies any fault, the runner starts `python -m harness.guardian` in its own
 session (a terminal's signals and a kill of the orchestrator's group miss it), with a
 pipe on its stdin whose write end only the orchestrator holds. The orchestrator writes
-one JSON line per child it starts (`harness.stack.process.announce`: pid, start time,
+one JSON line per child it starts (`harness.processes.announce`: pid, start time,
 ports, how to stop it) and `{"stand_down": true}` once it has cleaned up itself.
 
 End of file on the pipe without that line means the orchestrator is dead: the kernel
@@ -38,11 +38,11 @@ import psutil
 
 from harness.faults.rollback import RollbackReport, undo_runs
 from harness.faults.state import StateFile
+from harness.ports import LOOPBACK
+from harness.processes import Spawned, TempFolder, add_spawn_listener, remove_spawn_listener
 from harness.results import files
 from harness.results.tail import RequestTail
 from harness.results.writer import write_json
-from harness.stack.ports import LOOPBACK
-from harness.stack.process import Spawned, TempFolder, add_spawn_listener, remove_spawn_listener
 
 KILLED = "orchestrator killed"
 STAND_DOWN = {"stand_down": True}

@@ -33,6 +33,7 @@ from harness.halts import Halts, WorkerLoss
 from harness.invariants.verdict import Verdict
 from harness.load.launcher import LocustProcesses, MasterOptions, locust_for
 from harness.metrics.collectors import collectors_for
+from harness.ports import LOOPBACK
 from harness.progress import Progress, Status
 from harness.report import write_report
 from harness.results import files, jsonl
@@ -40,7 +41,6 @@ from harness.results.writer import RunWriter, new_run_dir
 from harness.signals.source import prometheus_collector
 from harness.stack.base import Stack, StackError
 from harness.stack.for_target import stack_for
-from harness.stack.ports import LOOPBACK
 from harness.verdicts import judge_results, print_verdicts
 from harness.writes import check_writes
 

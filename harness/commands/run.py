@@ -88,8 +88,8 @@ def _run(args: argparse.Namespace) -> int:
     if not _choose_proxy_server("run", args.toxiproxy_server):
         return ExitCode.BAD_INPUT
     from harness.load.launcher import MasterOptions
+    from harness.ports import LOOPBACK
     from harness.runner import run_experiment
-    from harness.stack.ports import LOOPBACK
 
     remote_only = args.expect_workers is not None and args.expect_workers >= 1
     if args.workers is not None and args.workers < (0 if remote_only else 1):
@@ -164,7 +164,8 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from harness.load.launcher import PLUGIN, resolve_locustfile
+    from harness.experiment.locustfile import resolve_locustfile
+    from harness.load.launcher import PLUGIN
 
     host, _, port = args.master.partition(":")
     try:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from harness.experiment.addresses import host_port as _host_port
 from harness.experiment.addresses import host_problems as host_problems
 from harness.experiment.addresses import is_loopback as is_loopback
+from harness.experiment.locustfile import resolve_locustfile
 from harness.experiment.model import (
     DEFAULT_LOCUSTFILE,
     EMBEDDED_PROXIES,
@@ -34,7 +35,7 @@ from harness.experiment.toxics import (
 from harness.experiment.units import format_seconds as fmt
 from harness.experiment.units import parse_size
 from harness.invariants.registry import ParamProblem, entry_problems, valid_parameters
-from harness.stack.target_service import target_service
+from harness.target_service import target_service
 
 Problem = tuple[tuple[str | int, ...], str]
 EPS = 1e-9
@@ -171,7 +172,6 @@ def _check_locustfile(exp: Experiment, source_dir: Path | None) -> list[Problem]
     """A locustfile the user named must exist (the default one is the project's business)."""
     if exp.load.locustfile == DEFAULT_LOCUSTFILE:
         return []
-    from harness.load.launcher import resolve_locustfile  # light: never imports Locust
 
     try:
         resolve_locustfile(exp.load.locustfile, source_dir)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from harness.experiment.model import EmbeddedTarget, Experiment
-from harness.stack.target_service import target_service
+from harness.target_service import target_service
 
 
 def set_flaws(experiment: Experiment, flaws: Iterable[str], source: str | Path) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any
 from harness.experiment.checks import did_you_mean
 from harness.experiment.model import EmbeddedTarget, ExternalTarget
 from harness.masking import is_secret_key, mask_secrets
-from harness.stack.target_service import target_service
+from harness.target_service import target_service
 
 Problem = tuple[tuple[str | int, ...], str]
 # Flags the embedded stack sets itself.

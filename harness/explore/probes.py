@@ -30,7 +30,7 @@ from harness.results.writer import RunWriter
 from harness.runner import STOP_SIGNALS, Interrupted, Run
 from harness.stack.base import StackError
 from harness.stack.embedded import EmbeddedStack
-from harness.stack.target_service import target_service
+from harness.target_service import target_service
 
 
 @dataclass

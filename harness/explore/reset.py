@@ -25,8 +25,8 @@ import requests
 from psycopg import sql
 
 from harness.faults import FaultClient
+from harness.processes import stop_process
 from harness.stack.embedded import EmbeddedStack
-from harness.stack.process import stop_process
 
 SNAPSHOT_SCHEMA = "stampede_start"  # beside the target's tables, in the stack's own database
 REDIS_SETTINGS = ("maxmemory", "maxmemory-policy")

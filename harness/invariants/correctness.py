@@ -18,7 +18,14 @@ from harness.invariants.params import (
     SessionsFailClosed,
 )
 from harness.invariants.verdict import Verdict, count, fmt, outcome
-from harness.load.checks import OWNERSHIP_CHECKED, READ_CHECKED, SESSION_PROBED
+from harness.results.counters import (
+    CROSS_USER,
+    OWNERSHIP_CHECKED,
+    READ_CHECKED,
+    SESSION_GRANTED,
+    SESSION_PROBED,
+    STALE_READ,
+)
 from harness.results.run_result import RunResult, Window
 
 
@@ -41,19 +48,19 @@ def _violations_verdict(result: RunResult, w: Window, kind: str, checks: str,
 
 
 def no_cross_user_data(result: RunResult, p: NoCrossUserData) -> Verdict:
-    return _violations_verdict(result, result.window(p.window), "cross_user", OWNERSHIP_CHECKED,
+    return _violations_verdict(result, result.window(p.window), CROSS_USER, OWNERSHIP_CHECKED,
                                "personalised responses", "cross-user response")
 
 
 def sessions_fail_closed(result: RunResult, p: SessionsFailClosed) -> Verdict:
-    return _violations_verdict(result, result.window(p.window), "session_granted", SESSION_PROBED,
+    return _violations_verdict(result, result.window(p.window), SESSION_GRANTED, SESSION_PROBED,
                                "revoked-session probes", "granted revoked session")
 
 
 def read_your_writes(result: RunResult, p: ReadYourWrites) -> Verdict:
     """A read right after an acknowledged write showed an older version: the cache kept it."""
     w = result.window(p.window, p.margin)
-    return _violations_verdict(result, w, "stale_read", READ_CHECKED, "reads after writes",
+    return _violations_verdict(result, w, STALE_READ, READ_CHECKED, "reads after writes",
                                "stale read")
 
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from harness.live.guard import allowed_hosts, refusal
-from harness.stack.ports import LOOPBACK
+from harness.ports import LOOPBACK
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>stampede: paused</title>
 <style>body{{font:16px system-ui,sans-serif;margin:3em;background:#1b1b1b;color:#eee}}

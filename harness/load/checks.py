@@ -12,11 +12,22 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-OWNERSHIP_CHECKED = "ownership_checked"
-SESSION_PROBED = "session_probed"
-RATE_LIMIT_GRANTED = "rate_limit_granted"
-RATE_LIMIT_DENIED = "rate_limit_denied"
-READ_CHECKED = "read_checked"
+from harness.results.counters import (
+    CROSS_USER,
+    OWNERSHIP_CHECKED,
+    RATE_LIMIT_DENIED,
+    RATE_LIMIT_GRANTED,
+    READ_CHECKED,
+    SESSION_GRANTED,
+    SESSION_PROBED,
+    STALE_READ,
+)
+
+__all__ = [  # the counter names stay importable from here, where locustfiles look
+    "OWNERSHIP_CHECKED", "RATE_LIMIT_DENIED", "RATE_LIMIT_GRANTED", "READ_CHECKED",
+    "SESSION_PROBED",
+]
+
 # The target file's `target.ownership_field`, handed to every local Locust process.
 OWNERSHIP_FIELD_ENV = "STAMPEDE_OWNERSHIP_FIELD"
 DEFAULT_OWNERSHIP_FIELD = "user_id"
@@ -84,7 +95,7 @@ def expect_owner(
     received = body.get(field) if isinstance(body, Mapping) else None
     if received is not None and str(received) == str(expected):
         return True
-    record_violation("cross_user", endpoint, expected, received)
+    record_violation(CROSS_USER, endpoint, expected, received)
     return False
 
 
@@ -92,7 +103,7 @@ def expect_refused(status: int, *, endpoint: str, session: str = "revoked") -> b
     """A request with a revoked or unknown session must never get a 2xx."""
     count(SESSION_PROBED)
     if 200 <= status < 300:
-        record_violation("session_granted", endpoint, "401/403/503", status)
+        record_violation(SESSION_GRANTED, endpoint, "401/403/503", status)
         return False
     return True
 
@@ -109,7 +120,7 @@ def expect_fresh(version: Any, written: Any, *, endpoint: str) -> bool:
             return True
     except (TypeError, ValueError):
         pass
-    record_violation("stale_read", endpoint, f"version >= {written}", version)
+    record_violation(STALE_READ, endpoint, f"version >= {written}", version)
     return False
 
 

@@ -9,7 +9,6 @@ are on disk), and the run's guardian stops them too.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -20,37 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.experiment.locustfile import PROJECT_ROOT, resolve_locustfile
 from harness.experiment.model import Experiment
 from harness.load.checks import OWNERSHIP_FIELD_ENV
+from harness.ports import LOOPBACK, free_port
+from harness.processes import announce, die_with_parent, stop_process
 from harness.results import files
-from harness.stack.ports import LOOPBACK, free_port
-from harness.stack.process import announce, die_with_parent, stop_process
 
 PLUGIN = str(Path(__file__).with_name("plugin.py"))
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-def resolve_locustfile(locustfile: str, experiment_dir: Path | None) -> Path:
-    """A relative locustfile is looked up next to the experiment, in the current folder,
-    in the project, and finally as an installed module path (`targets/shop/locustfile.py`)."""
-    path = Path(locustfile)
-    if path.is_absolute():
-        candidates = [path]
-    else:
-        candidates = [base / path for base in (experiment_dir, Path.cwd(), PROJECT_ROOT) if base]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
-    module = locustfile.removesuffix(".py").replace("/", ".").replace("\\", ".")
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        spec = None
-    if spec and spec.origin:
-        return Path(spec.origin)
-    raise FileNotFoundError(
-        f"load.locustfile: {locustfile} not found (looked in "
-        f"{', '.join(str(c.parent) for c in candidates)})")
 
 
 def locust_env(results_dir: Path | None, stages: list[dict[str, Any]] | None = None,

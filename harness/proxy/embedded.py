@@ -20,10 +20,10 @@ from typing import TypeVar
 
 import requests
 
+from harness.ports import free_port
+from harness.processes import stop_process
 from harness.proxy.process import new_event_loop
 from harness.proxy.server import ProxyServer
-from harness.stack.ports import free_port
-from harness.stack.process import stop_process
 
 T = TypeVar("T")
 

@@ -27,12 +27,12 @@ from typing import Any
 import redis
 import requests
 
+from harness.ports import LOOPBACK, free_port
+from harness.processes import announce, announce_folder, die_with_parent, stop_process
 from harness.stack.base import RedisAction, StackError
-from harness.stack.ports import LOOPBACK, free_port
 from harness.stack.postgres import PostgresServer
-from harness.stack.process import announce, announce_folder, die_with_parent, stop_process
 from harness.stack.redis_server import RedisServer
-from harness.stack.target_service import TargetService, target_service
+from harness.target_service import TargetService, target_service
 
 __all__ = ["EmbeddedStack", "StackError"]
 

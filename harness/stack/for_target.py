@@ -16,7 +16,7 @@ def stack_for(target: EmbeddedTarget | ExternalTarget, log_dir: Path) -> Stack:
 
         return ExternalStack(target)
     from harness.stack.embedded import EmbeddedStack
-    from harness.stack.target_service import target_service
+    from harness.target_service import target_service
 
     return EmbeddedStack(log_dir, flaws=target.flaws, options=target.options,
                          service=target_service(target.service))

@@ -15,8 +15,8 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from harness.stack.ports import LOOPBACK, free_port, wait_for_port
-from harness.stack.process import announce
+from harness.ports import LOOPBACK, free_port, wait_for_port
+from harness.processes import announce
 
 SERVICE_USER = "pgserver"
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import redis
 
-from harness.stack.ports import LOOPBACK, free_port, wait_for_port
-from harness.stack.process import announce, stop_process
+from harness.ports import LOOPBACK, free_port, wait_for_port
+from harness.processes import announce, stop_process
 
 
 def redis_server_binary() -> str:

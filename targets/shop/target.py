@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.stack.target_service import TargetService, python_module_command
+from harness.target_service import TargetService, python_module_command
 from targets.shop.config import build_parser
 from targets.shop.flaws import FLAWS
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from harness.ports import free_port
 from harness.results import jsonl
-from harness.stack.ports import free_port
 
 pytestmark = pytest.mark.slow
 

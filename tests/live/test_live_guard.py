@@ -16,7 +16,7 @@ from harness.live.control import HALT_FILE
 from harness.live.guard import allowed_hosts, refusal
 from harness.live.pause import serve_pause
 from harness.load.launcher import LocustProcesses
-from harness.stack.ports import free_port, wait_for_port
+from harness.ports import free_port, wait_for_port
 
 LOCUSTFILE = Path(__file__).resolve().parents[1] / "runner" / "tiny_locustfile.py"
 EVIL = "http://evil.example"

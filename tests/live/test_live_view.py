@@ -17,7 +17,7 @@ import psutil
 import pytest
 import requests
 
-from harness.stack.ports import free_port
+from harness.ports import free_port
 
 pytestmark = pytest.mark.slow
 

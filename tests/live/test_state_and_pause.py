@@ -19,7 +19,7 @@ from harness.live.control import (
 )
 from harness.live.pause import serve_pause
 from harness.live.state import fault_rows, live_state
-from harness.stack.ports import free_port
+from harness.ports import free_port
 from harness.suites import wait_pause
 
 PLANNED = [

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from harness.stack.ports import free_port
+from harness.ports import free_port
 
 from .conftest import Api
 

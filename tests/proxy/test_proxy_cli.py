@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from harness.ports import free_port
 from harness.proxy import spawn
-from harness.stack.ports import free_port
 
 
 def listening(port: int) -> bool:

@@ -8,7 +8,7 @@ import pytest
 import toxiproxy
 from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
 
-from harness.stack.ports import free_port
+from harness.ports import free_port
 
 
 def test_version_and_running(toxiproxy_client: toxiproxy.Toxiproxy) -> None:

@@ -192,7 +192,7 @@ def test_toxicity_zero_never_applies(redis_proxy: RedisProxy) -> None:
 
 
 def test_upstream_unreachable_accepts_then_closes(api, redis_server) -> None:
-    from harness.stack.ports import free_port
+    from harness.ports import free_port
 
     dead = f"127.0.0.1:{free_port()}"
     listen = api("POST", "/proxies", json={"name": "dead", "listen": "127.0.0.1:0", "upstream": dead}).json()["listen"]

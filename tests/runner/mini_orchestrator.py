@@ -12,9 +12,9 @@ from pathlib import Path
 
 from harness.faults import FaultClient, Rollback
 from harness.guardian import Guardian
+from harness.ports import free_port
+from harness.processes import announce, die_with_parent, stop_process
 from harness.results.writer import RunWriter
-from harness.stack.ports import free_port
-from harness.stack.process import announce, die_with_parent, stop_process
 
 STUBBORN = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)"
 

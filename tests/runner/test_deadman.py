@@ -18,14 +18,14 @@ import psutil
 import pytest
 
 from harness.faults import FaultClient
-from harness.proxy import EmbeddedProxy, run_in_thread
-from harness.stack.ports import free_port
-from harness.stack.process import (
+from harness.ports import free_port
+from harness.processes import (
     Spawned,
     add_spawn_listener,
     die_with_parent,
     remove_spawn_listener,
 )
+from harness.proxy import EmbeddedProxy, run_in_thread
 from harness.stack.redis_server import RedisServer
 
 from .ports import port_free

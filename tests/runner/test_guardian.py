@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from harness.faults import FaultClient
+from harness.ports import free_port
 from harness.proxy import spawn
 from harness.proxy.embedded import ProxyProcess
-from harness.stack.ports import free_port
 
 from .ports import listening_ports, port_free
 from .processes import (

@@ -17,8 +17,8 @@ import redis
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness.stack.ports import LOOPBACK, free_port
-from harness.stack.process import stop_process
+from harness.ports import LOOPBACK, free_port
+from harness.processes import stop_process
 
 SEED_USERS = 40
 SEED_PRODUCTS = 200

@@ -11,8 +11,8 @@ import psycopg
 import pytest
 import requests
 
-from harness.stack.ports import LOOPBACK, free_port
-from harness.stack.process import stop_process
+from harness.ports import LOOPBACK, free_port
+from harness.processes import stop_process
 from targets.shop.flaws import FLAW_NAMES, FLAWS, parse_flaws
 
 from .conftest import SEED_PRODUCTS, SEED_USERS, start_shop

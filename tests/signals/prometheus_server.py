@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from harness.stack.ports import LOOPBACK, free_port
-from harness.stack.process import stop_process
+from harness.ports import LOOPBACK, free_port
+from harness.processes import stop_process
 
 
 def prometheus_binary() -> str:

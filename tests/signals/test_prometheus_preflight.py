@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.ports import free_port
 from harness.proxy import EmbeddedProxy, run_in_thread
-from harness.stack.ports import free_port
 
 from .prometheus_server import PrometheusServer
 

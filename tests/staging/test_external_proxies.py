@@ -11,8 +11,8 @@ import redis
 
 from harness.experiment import ProxySetupError, load_experiment, populate_body, prepare_proxies
 from harness.faults.client import FaultClient
+from harness.ports import free_port
 from harness.proxy import EmbeddedProxy, run_in_thread
-from harness.stack.ports import free_port
 from harness.stack.redis_server import RedisServer
 
 EXPERIMENT = """\

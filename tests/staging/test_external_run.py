@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from harness.ports import free_port
 from harness.proxy.embedded import ProxyProcess, spawn
-from harness.stack.ports import free_port
 from harness.stack.postgres import PostgresServer
 from harness.stack.redis_server import RedisServer
 

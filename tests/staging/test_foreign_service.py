@@ -24,11 +24,11 @@ import requests
 from signals.prometheus_server import PrometheusServer
 
 from harness.invariants.registry import check
+from harness.ports import free_port
 from harness.proxy.embedded import spawn
 from harness.results.run_result import RunResult
 from harness.signals.prometheus import instance_of
 from harness.signals.source import refetch_signals
-from harness.stack.ports import free_port
 from harness.stack.redis_server import RedisServer
 from harness.verdicts import judge_results
 

@@ -16,8 +16,8 @@ import redis
 
 from harness.experiment import ExperimentError, ProxySetupError, load_experiment, prepare_proxies
 from harness.faults.client import FaultClient
+from harness.ports import free_port
 from harness.proxy import EmbeddedProxy, run_in_thread
-from harness.stack.ports import free_port
 from harness.stack.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
