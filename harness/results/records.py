@@ -41,7 +41,7 @@ class RequestBucket(msgspec.Struct):
         return failure_count(self.failures)
 
 
-class RequestRecord(msgspec.Struct):
+class RequestRecord(RequestBucket):
     """One line of requests.jsonl: a bucket with its second and endpoint.
 
     Unknown fields are ignored, so the format can grow; `t` is read as a float so a
@@ -50,13 +50,6 @@ class RequestRecord(msgspec.Struct):
 
     t: float = 0.0
     endpoint: str = ""
-    count: int = 0
-    failures: dict[str, int] = {}
-    hist: dict[int, int] = {}
-
-    @property
-    def failed(self) -> int:
-        return failure_count(self.failures)
 
 
 class SecondTotals(msgspec.Struct):

@@ -3,7 +3,6 @@ proxies a target file declares are created through /populate, expected ones are 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,20 +11,10 @@ import redis
 from harness.experiment import ProxySetupError, load_experiment, populate_body, prepare_proxies
 from harness.faults.client import FaultClient
 from harness.ports import free_port
-from harness.proxy import EmbeddedProxy, run_in_thread
+from harness.proxy import EmbeddedProxy
 from harness.stack.redis_server import RedisServer
 
-EXPERIMENT = """\
-load: {users: 1, duration: 10s}
-faults:
-  - {at: 2s, for: 2s, proxy: redis, type: latency, attributes: {latency: 300}}
-"""
-
-
-@pytest.fixture
-def proxy() -> Iterator[EmbeddedProxy]:
-    with run_in_thread() as server:
-        yield server
+from .conftest import LATENCY_EXPERIMENT
 
 
 def target_file(tmp_path: Path, api: str, proxies: str) -> Path:
@@ -41,7 +30,7 @@ def test_declared_proxies_are_created_and_carry_traffic(
     listen = free_port()
     target = target_file(tmp_path, proxy.api_url, f'  redis: {{listen: "127.0.0.1:{listen}", '
                                                   f'upstream: "127.0.0.1:{redis_server.port}"}}\n')
-    (tmp_path / "e.yaml").write_text(EXPERIMENT)
+    (tmp_path / "e.yaml").write_text(LATENCY_EXPERIMENT)
     exp = load_experiment(tmp_path / "e.yaml", target_file=target)
     assert populate_body(exp) == [{"name": "redis", "listen": f"127.0.0.1:{listen}",
                                    "upstream": f"127.0.0.1:{redis_server.port}", "enabled": True}]
@@ -55,7 +44,7 @@ def test_declared_proxies_are_created_and_carry_traffic(
 
 def test_an_expected_proxy_must_exist(tmp_path: Path, proxy: EmbeddedProxy) -> None:
     target = target_file(tmp_path, proxy.api_url, "  redis: {expect: true}\n")
-    (tmp_path / "e.yaml").write_text(EXPERIMENT)
+    (tmp_path / "e.yaml").write_text(LATENCY_EXPERIMENT)
     exp = load_experiment(tmp_path / "e.yaml", target_file=target)
     client = FaultClient(proxy.api_url, timeout=5)
     with pytest.raises(ProxySetupError) as info:

@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,21 +16,12 @@ import redis
 from harness.experiment import ExperimentError, ProxySetupError, load_experiment, prepare_proxies
 from harness.faults.client import FaultClient
 from harness.ports import free_port
-from harness.proxy import EmbeddedProxy, run_in_thread
+from harness.proxy import EmbeddedProxy
 from harness.stack.redis_server import RedisServer
 
+from .conftest import LATENCY_EXPERIMENT
+
 ROOT = Path(__file__).resolve().parents[2]
-EXPERIMENT = """\
-load: {users: 1, duration: 10s}
-faults:
-  - {at: 2s, for: 2s, proxy: redis, type: latency, attributes: {latency: 300}}
-"""
-
-
-@pytest.fixture
-def proxy() -> Iterator[EmbeddedProxy]:
-    with run_in_thread() as server:
-        yield server
 
 
 def test_a_failed_populate_puts_back_the_proxy_it_replaced(
@@ -48,7 +38,7 @@ def test_a_failed_populate_puts_back_the_proxy_it_replaced(
         target.write_text(f"target:\n  kind: external\n  base_url: http://127.0.0.1:1\n"
                           f"  toxiproxy_url: {proxy.api_url}\nproxies:\n"
                           f'  redis: {{listen: "127.0.0.1:{busy}", upstream: "{upstream}"}}\n')
-        (tmp_path / "e.yaml").write_text(EXPERIMENT)
+        (tmp_path / "e.yaml").write_text(LATENCY_EXPERIMENT)
         exp = load_experiment(tmp_path / "e.yaml", target_file=target)
         with pytest.raises(ProxySetupError, match="redis put back as it was"):
             prepare_proxies(exp, client)
@@ -64,7 +54,7 @@ def test_an_unreachable_toxiproxy_api_is_named_and_no_run_starts(tmp_path: Path)
     target = tmp_path / "t.yaml"
     target.write_text(f"target:\n  kind: external\n  base_url: http://127.0.0.1:1\n"
                       f"  toxiproxy_url: {dead}\nproxies:\n  redis: {{expect: true}}\n")
-    (tmp_path / "e.yaml").write_text(EXPERIMENT)
+    (tmp_path / "e.yaml").write_text(LATENCY_EXPERIMENT)
     out = tmp_path / "results"
     done = subprocess.run(
         [sys.executable, "-m", "harness", "run", str(tmp_path / "e.yaml"), "--target",
@@ -94,7 +84,7 @@ signals: {db_queries: q}
 proxies:
   redis: {expect: true}
 """)
-    (tmp_path / "e.yaml").write_text(EXPERIMENT)
+    (tmp_path / "e.yaml").write_text(LATENCY_EXPERIMENT)
     with pytest.raises(ExperimentError) as caught:
         load_experiment(tmp_path / "e.yaml", target_file=target)
     text = str(caught.value)
