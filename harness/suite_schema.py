@@ -14,7 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
 from harness.durations import parse_duration
-from harness.experiment.checks import did_you_mean
+from harness.problems import did_you_mean
 
 Where = tuple[str | int, ...]
 SchemaProblem = tuple[Where, str]

@@ -13,7 +13,7 @@
 from harness.durations import parse_duration
 from harness.experiment.hosts import check_allowed_hosts
 from harness.experiment.loader import ExperimentError, format_path, load_experiment
-from harness.experiment.model import Experiment, FaultSpec, PlannedFault, mask_password
+from harness.experiment.model import Experiment, FaultSpec, PlannedFault
 from harness.experiment.proxies import ProxySetupError, populate_body, prepare_proxies
 from harness.experiment.toxics import ACTIONS, DOWN, FAULT_TYPES, TOXIC_ATTRIBUTES
 from harness.experiment.units import parse_size
@@ -31,7 +31,6 @@ __all__ = [
     "check_allowed_hosts",
     "format_path",
     "load_experiment",
-    "mask_password",
     "parse_duration",
     "parse_size",
     "populate_body",

@@ -18,9 +18,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from harness.experiment.model import Experiment
 from harness.masking import mask_secrets
+from harness.problems import FieldPath, Problem
 
-Path_ = tuple[str | int, ...]
-Problem = tuple[Path_, str]
 WILDCARDS = ("0.0.0.0", "::")  # a bind to every interface, not a host to reach
 QUERY_HOST_KEYS = ("host", "hostaddr")  # libpq takes these over the netloc's host
 # Target option names whose value is an address the target binds or connects to.
@@ -84,7 +83,7 @@ def _strip_port(entry: str) -> str:
     return entry.partition(":")[0] if entry.count(":") <= 1 else entry  # bare IPv6: no port
 
 
-def _option_places(value: Any, path: Path_, hostish: bool) -> Iterator[tuple[Path_, str]]:
+def _option_places(value: Any, path: FieldPath, hostish: bool) -> Iterator[tuple[FieldPath, str]]:
     """(path, host) for every address inside a target option, nested values included."""
     if isinstance(value, dict):
         for key, item in value.items():
@@ -107,7 +106,7 @@ def _is_host_key(key: object) -> bool:
     return name.endswith(HOST_OPTION_SUFFIXES)
 
 
-def _url_places(path: Path_, url: str) -> Iterator[tuple[Path_, str]]:
+def _url_places(path: FieldPath, url: str) -> Iterator[tuple[FieldPath, str]]:
     try:
         hosts = url_hosts(url)
     except ValueError:
@@ -117,9 +116,9 @@ def _url_places(path: Path_, url: str) -> Iterator[tuple[Path_, str]]:
         yield path, host
 
 
-def address_places(exp: Experiment) -> list[tuple[Path_, str]]:
+def address_places(exp: Experiment) -> list[tuple[FieldPath, str]]:
     """(field path, host) for every address in the experiment, wildcard binds included."""
-    places: list[tuple[Path_, str]] = []
+    places: list[tuple[FieldPath, str]] = []
     target = exp.target
     if target.kind == "external":
         for key in ("base_url", "toxiproxy_url", "metrics_url", "prometheus_url",

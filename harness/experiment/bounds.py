@@ -14,9 +14,7 @@ from urllib.parse import urlsplit
 
 from harness.experiment.addresses import host_port
 from harness.experiment.model import Experiment, ExternalTarget
-
-Path_ = tuple[str | int, ...]
-Problem = tuple[Path_, str]
+from harness.problems import FieldPath, Problem
 
 DAY = 86_400.0
 MAX_DURATION = 7 * DAY  # any time or duration in the schedule, in seconds
@@ -34,7 +32,7 @@ MAX_PORT = 65_535
 URL_FIELDS = ("base_url", "toxiproxy_url", "metrics_url", "database_url")
 
 
-def non_finite_problems(data: Any, path: Path_ = ()) -> list[Problem]:
+def non_finite_problems(data: Any, path: FieldPath = ()) -> list[Problem]:
     """Every NaN or infinity in the file as read, wherever it is (invariants, options too)."""
     if isinstance(data, dict):
         return [p for key, value in data.items() for p in non_finite_problems(value, (*path, key))]
@@ -45,7 +43,7 @@ def non_finite_problems(data: Any, path: Path_ = ()) -> list[Problem]:
     return []
 
 
-def _over(path: Path_, value: float | None, limit: float, what: str,
+def _over(path: FieldPath, value: float | None, limit: float, what: str,
           unit: str = "") -> list[Problem]:
     if value is None or value <= limit:
         return []
@@ -74,7 +72,7 @@ def bound_problems(exp: Experiment) -> list[Problem]:
         problems += _over(("load", "user_classes", i, "weight"), uc.weight, MAX_WEIGHT,
                           f"a weight of {MAX_WEIGHT}")
     for i, stage in enumerate(load.stages):
-        here: Path_ = ("load", "stages", i)
+        here: FieldPath = ("load", "stages", i)
         problems += _over((*here, "duration"), stage.duration, MAX_DURATION, week, " s")
         problems += _over((*here, "users"), stage.users, MAX_USERS, f"{MAX_USERS} users")
         problems += _over((*here, "spawn_rate"), stage.spawn_rate, MAX_SPAWN_RATE,

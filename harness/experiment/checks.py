@@ -6,7 +6,6 @@ They run on the unscaled experiment, so messages use the numbers as written.
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -35,16 +34,10 @@ from harness.experiment.toxics import (
 from harness.experiment.units import format_seconds as fmt
 from harness.experiment.units import parse_size
 from harness.invariants.registry import ParamProblem, entry_problems, valid_parameters
+from harness.problems import Problem, did_you_mean
 from harness.target_service import target_service
 
-Problem = tuple[tuple[str | int, ...], str]
 EPS = 1e-9
-
-
-def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    """`; did you mean "x"?` when a choice is close, else "." (so a sentence can follow)."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f'; did you mean "{close[0]}"?' if close else "."
 
 
 def fill_defaults(exp: Experiment, file_stem: str) -> None:

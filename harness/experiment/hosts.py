@@ -8,10 +8,11 @@ slip a non-loopback host past the check.
 from __future__ import annotations
 
 from harness.experiment.addresses import host_problems
-from harness.experiment.bounds import Problem, bound_problems
+from harness.experiment.bounds import bound_problems
 from harness.experiment.loader import TARGET_FILE_FIELDS, ExperimentError, format_path
 from harness.experiment.model import Experiment
 from harness.experiment.target_options import target_option_problems
+from harness.problems import Problem
 
 
 def check_allowed_hosts(experiment: Experiment) -> None:

@@ -13,10 +13,11 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from harness.experiment.bounds import bound_problems, non_finite_problems, time_scale_problem
-from harness.experiment.checks import Problem, check_experiment, did_you_mean, fill_defaults
+from harness.experiment.checks import check_experiment, fill_defaults
 from harness.experiment.model import Experiment
 from harness.experiment.target_options import target_option_problems
 from harness.experiment.yamlmarks import line_of, load_marked
+from harness.problems import Problem, did_you_mean
 
 
 class ExperimentError(ValueError):

@@ -325,7 +325,3 @@ class Experiment(Strict):
                 "halt_on_worker_loss": load.halt_on_worker_loss,
             },
         }
-
-
-# The one masking function, under the name this package has always exported.
-mask_password = mask_secrets

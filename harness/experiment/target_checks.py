@@ -11,10 +11,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from harness.experiment.model import Experiment, ExternalTarget
+from harness.problems import Problem
 from harness.signals.model import Signals, dependency_problems, signals_from
 from harness.writes import HttpReadBack, sql_scheme_problem
 
-Problem = tuple[tuple[str | int, ...], str]
 REDIS_ACTIONS = ("flush_cache", "expire_key", "set_maxmemory")
 BREAKER_INVARIANTS = ("circuit_breaker_opens", "circuit_breaker_closes")
 

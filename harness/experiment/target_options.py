@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from harness.experiment.checks import did_you_mean
 from harness.experiment.model import EmbeddedTarget, ExternalTarget
 from harness.masking import is_secret_key, mask_secrets
+from harness.problems import Problem, did_you_mean
 from harness.target_service import target_service
 
-Problem = tuple[tuple[str | int, ...], str]
 # Flags the embedded stack sets itself.
 MANAGED = {
     "port": "the embedded stack picks a free port itself",

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.problems import Problem
 from harness.signals.promql import SignalSyntaxError, parse_selector
 
 CACHE_OUTCOMES = ("hit", "miss", "error", "stale", "bypass")
@@ -24,7 +25,6 @@ FIELDS = ("breaker_open", "breaker_half_open", "cache_requests", "db_queries",
 DEFAULT_DEPENDENCIES = ("redis", "db")
 QUERY_TEMPLATE = 'stampede_db_queries_total{query="%s"}'
 
-Problem = tuple[tuple[str | int, ...], str]  # (field path under `signals`, message)
 
 
 @dataclass(frozen=True)

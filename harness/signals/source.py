@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.experiment.model import Experiment, ExternalTarget
+from harness.problems import Problem
 from harness.signals.model import EventBreaker, Expression
 from harness.signals.prometheus import (
     PrometheusClient,
@@ -22,8 +23,6 @@ from harness.signals.prometheus import (
     PrometheusSignals,
     instance_of,
 )
-
-Problem = tuple[tuple[str | int, ...], str]
 
 
 def prometheus_url(experiment: Experiment) -> str | None:
