@@ -162,8 +162,8 @@ class Run:
         A master that would not die may still append: then the files stay plain (readers
         take either form), as they do when compressing fails.
         """
-        if self.locust is not None and self.locust.master_exited() is None \
-                and self.locust.master is not None:
+        master = self.locust.master if self.locust is not None else None
+        if master is not None and master.poll() is None:
             self.progress.message("results left uncompressed: the Locust master is still running")
             return
         for problem in jsonl.compact(self.dir):
