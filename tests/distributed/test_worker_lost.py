@@ -104,7 +104,7 @@ def test_worker_killed_mid_run_is_recorded_and_counts_stay_exact(stampede_up: di
     proc = start_run(experiment(tmp_path, stampede_up, "9s"), out, tmp_path / "state")
     try:
         folder, t0 = wait_load_start(out, proc)
-        killed_t = kill_one_worker(proc, t0, at=3.0)
+        killed_t = kill_one_worker(proc, t0, at=4.0)
     finally:
         code, output = finish(proc)
     assert code == 0, output
@@ -126,9 +126,12 @@ def test_worker_killed_mid_run_is_recorded_and_counts_stay_exact(stampede_up: di
     after = [t for t in sorted(set(master) | set(survivor)) if t >= math.floor(killed_t) + 1]
     assert len(after) >= 3 and all(survivor.get(t, 0) > 0 for t in after[:3]), (after, survivor)
     assert {t: master.get(t, 0) for t in after} == {t: survivor.get(t, 0) for t in after}
-    # the comparison can fail: before the kill the master also counted the other worker
+    # the comparison can fail: before the kill the master also counted the other worker. The
+    # killed worker's last report or two may die with it, so its share shows in some earlier
+    # seconds, not necessarily in every one
     before = [t for t in master if 0 < t < math.floor(killed_t)]
-    assert before and all(master[t] > survivor.get(t, 0) for t in before), (master, survivor)
+    assert before and all(master[t] >= survivor.get(t, 0) for t in before), (master, survivor)
+    assert any(master[t] > survivor.get(t, 0) for t in before), (master, survivor)
 
 
 def test_remote_worker_joins_and_its_loss_halts_the_run(stampede_up: dict[str, str],
