@@ -254,6 +254,8 @@ def write_suite_files(suite_dir: Path, suite: Suite, steps: list[Step]) -> Path 
     from harness.report import write_report
 
     matrix = matrix_of(steps)
+    margins = {scenario: step.margin for step, scenario in zip(steps, matrix, strict=True)
+               if step.margin is not None}
     data = {"name": suite.name, "source": str(suite.source), "exit_code": suite_exit_code(steps),
             "steps": [{"scenario": s.scenario, "file": s.file, "status": s.status,
                        "exit_code": s.exit_code, "margin": s.margin,
@@ -263,7 +265,7 @@ def write_suite_files(suite_dir: Path, suite: Suite, steps: list[Step]) -> Path 
     report = None
     for step in steps:
         if step.results_dir is not None and (step.results_dir / files.SUMMARY).exists():
-            report = write_report(step.results_dir, matrix=matrix)
+            report = write_report(step.results_dir, matrix=matrix, margins=margins)
     if report is not None:  # the last run's report, which now carries the whole matrix
         shutil.copyfile(report, suite_dir / "report.html")
         return suite_dir / "report.html"

@@ -13,10 +13,12 @@ from harness.results import files
 from harness.results.atomic import write_atomic
 
 
-def write_report(results_dir: str | Path, matrix: dict[str, list[Verdict]] | None = None) -> Path:
+def write_report(results_dir: str | Path, matrix: dict[str, list[Verdict]] | None = None,
+                 margins: dict[str, str] | None = None) -> Path:
     """Render report.html from the folder (judging it first if verdicts.json is missing).
 
-    `matrix` maps scenario name -> its verdicts, for the suite's failure handling matrix.
+    `matrix` maps scenario name -> its verdicts, for the suite's failure handling matrix;
+    `margins` scenario name -> an explore entry's margin, shown in a column of its own.
     A run that did not complete is judged afresh as a partial run: every verdict says so
     (`stampede report` asks for --partial before it gets here).
     """
@@ -33,7 +35,7 @@ def write_report(results_dir: str | Path, matrix: dict[str, list[Verdict]] | Non
         verdicts = judge_results(results_dir, partial=partial)
     html = render(result=result, verdicts=verdicts, charts=all_charts(result),
                   timeline_svg=timeline_chart(result.faults, result.duration, "timeline"),
-                  matrix=matrix)
+                  matrix=matrix, margins=margins)
     path = results_dir / files.REPORT
     write_atomic(path, html)
     return path

@@ -48,9 +48,9 @@ TEMPLATE = """<!doctype html>
 </section>
 
 {% if matrix %}<section class="matrix" id="matrix"><h2>Failure handling matrix</h2>
-<table><tr><th>scenario</th>{% for name in matrix_columns %}<th>{{ name }}</th>{% endfor %}</tr>
+<table><tr><th>scenario</th>{% for name in matrix_columns %}<th>{{ name }}</th>{% endfor %}{% if margins %}<th>margin</th>{% endif %}</tr>
 {% for scenario, cells in matrix.items() %}<tr><td>{{ scenario }}</td>
-{% for name in matrix_columns %}{% set v = cells.get(name) %}<td class="cell {{ '' if v is none else ('pass' if v.passed else 'fail') }}" title="{{ v.reason if v else '' }}">{{ '' if v is none else ('pass' if v.passed else 'FAIL') }}</td>{% endfor %}</tr>
+{% for name in matrix_columns %}{% set v = cells.get(name) %}<td class="cell {{ '' if v is none else ('pass' if v.passed else 'fail') }}" title="{{ v.reason if v else '' }}">{{ '' if v is none else ('pass' if v.passed else 'FAIL') }}</td>{% endfor %}{% if margins %}<td class="margin">{{ margins.get(scenario, '') }}</td>{% endif %}</tr>
 {% endfor %}</table></section>{% endif %}
 
 <section id="charts"><h2>Charts</h2>
@@ -87,7 +87,8 @@ _template = _env.from_string(TEMPLATE)
 
 
 def render(*, result: Any, verdicts: list[Verdict], charts: list[tuple[str, str]],
-           timeline_svg: str, matrix: dict[str, list[Verdict]] | None = None) -> str:
+           timeline_svg: str, matrix: dict[str, list[Verdict]] | None = None,
+           margins: dict[str, str] | None = None) -> str:
     summary = result.summary
     started = result.started_at
     events = [
@@ -114,7 +115,7 @@ def render(*, result: Any, verdicts: list[Verdict], charts: list[tuple[str, str]
         if started else None,
         halt_reason=summary.get("halt_reason"), error=summary.get("error"),
         verdicts=verdicts, passed=len(verdicts) - failed, failed=failed,
-        matrix=cells, matrix_columns=columns,
+        matrix=cells, matrix_columns=columns, margins=margins or {},
         charts=charts, timeline_svg=timeline_svg, faults=result.faults, events=events,
         violations=result.violations[:MAX_VIOLATIONS], violation_count=len(result.violations),
         written=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),

@@ -43,3 +43,24 @@ def test_the_matrix_shows_each_margin_in_its_own_column() -> None:
     out = io.StringIO()
     print_matrix(steps[:1], file=out)
     assert "margin" not in out.getvalue()  # no explore entry, no column
+
+
+def test_the_suite_report_shows_each_margin_beside_the_runs(tmp_path: Path) -> None:
+    from invariants.builders import ResultsBuilder
+
+    from harness.invariants import check
+    from harness.results import RunResult
+    from harness.suites import Suite, write_suite_files
+
+    b = ResultsBuilder(tmp_path / "run")
+    b.traffic(0, 60, rps=10)
+    run_dir = b.write()
+    verdicts = [check(RunResult.load(run_dir), "bounded_error_rate", window="steady")]
+    steps = [Step("redis_outage", "x", run_dir, "completed", 0, verdicts),
+             Step("redis_latency_margin (explore)", "y", tmp_path / "explore", "completed", 0, [],
+                  "450 ms (fails at 475 ms)")]
+    report = write_suite_files(tmp_path, Suite("prelaunch", tmp_path / "s.yaml"), steps)
+    assert report is not None
+    html = report.read_text()
+    assert "<th>margin</th>" in html and '<td class="margin">450 ms (fails at 475 ms)</td>' in html
+    assert '"margin": "450 ms (fails at 475 ms)"' in (tmp_path / "suite.json").read_text()

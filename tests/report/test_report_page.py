@@ -33,6 +33,26 @@ def test_matrix_section_shows_scenario_by_invariant(tmp_path) -> None:
     assert "<th>bounded_error_rate</th>" in matrix and "<th>no_data_loss</th>" in matrix
     assert matrix.count("FAIL") == 2 and matrix.count(">pass<") == 1
     assert "redis_latency" in matrix
+    assert "<th>margin</th>" not in matrix  # no explore entry, no margin column
+
+
+def test_matrix_section_shows_an_explore_entry_margin_in_its_own_column(tmp_path) -> None:
+    b = ResultsBuilder(tmp_path)
+    b.traffic(0, 60, rps=10)
+    path = b.write()
+    run = RunResult.load(path)
+    matrix = {"redis_outage": [check(run, "bounded_error_rate", window="steady")],
+              "redis_latency_margin (explore)": []}
+    html = write_report(path, matrix=matrix,
+                        margins={"redis_latency_margin (explore)": "450 ms (fails at 475 ms)"}
+                        ).read_text()
+    section = html[html.index('id="matrix"'):html.index('id="charts"')]
+    assert "<th>margin</th>" in section
+    row = section[section.index("<td>redis_latency_margin (explore)</td>"):]
+    row = row[:row.index("</tr>")]
+    assert '<td class="margin">450 ms (fails at 475 ms)</td>' in row
+    outage_row = section[section.index("<td>redis_outage</td>"):]
+    assert '<td class="margin"></td>' in outage_row[:outage_row.index("</tr>")]
 
 
 def test_stored_verdicts_are_reused(tmp_path) -> None:
