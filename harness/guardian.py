@@ -62,13 +62,17 @@ class Guardian:
         self._lost = False
 
     @classmethod
-    def start(cls, run_dir: Path, state_dir: Path | str | None = None) -> Guardian:
-        """Start the guardian of the run in `run_dir` and hear of every child from now on."""
+    def start(cls, run_dir: Path, state_dir: Path | str | None = None,
+              log_path: Path | None = None) -> Guardian:
+        """Start the guardian of the run in `run_dir` and hear of every child from now on.
+
+        `stampede up` has no run folder: it passes its logs folder, and the guardian only
+        stops its processes (there is no summary to mark)."""
         me = psutil.Process()
         cmd = [sys.executable, "-m", "harness.guardian", "--run-dir", str(run_dir),
                "--pid", str(me.pid), "--create-time", repr(me.create_time()),
                "--state-dir", str(StateFile(state_dir).dir)]
-        with open(Path(run_dir) / files.LOGS / "guardian.log", "ab") as log:
+        with open(log_path or Path(run_dir) / files.LOGS / "guardian.log", "ab") as log:
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log,
                                     stderr=subprocess.STDOUT, cwd=PROJECT_ROOT,
                                     start_new_session=True)
@@ -215,6 +219,8 @@ def mark_killed(run_dir: Path) -> bool:
     """summary.json `failed` with `orchestrator killed`, and a closing timeline record; only
     if the run was still `running` (a status the orchestrator wrote itself is kept)."""
     path = run_dir / files.SUMMARY
+    if not path.exists():  # `stampede up`: processes only, no run
+        return False
     try:
         summary = json.loads(path.read_text())
     except (OSError, ValueError) as exc:

@@ -129,9 +129,11 @@ def _up(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
+    from harness.guardian import Guardian
     from harness.stack.embedded import EmbeddedStack, StackError
 
     log_dir = Path(args.logs or tempfile.mkdtemp(prefix="stampede-up-"))
+    log_dir.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(signum, lambda *_: stop.set())
@@ -140,9 +142,11 @@ def _up(args: argparse.Namespace) -> int:
     except (ValueError, LookupError) as exc:
         print(f"stampede up: --flaw: {exc}", file=sys.stderr)
         return ExitCode.BAD_INPUT
+    guardian = Guardian.start(log_dir, log_path=log_dir / "guardian.log")  # a SIGKILL of us
     try:
         stack.start()
-    except StackError as exc:
+    except StackError as exc:  # start() stopped what it had started
+        guardian.stand_down()
         print(f"stampede up: {exc}", file=sys.stderr)
         return ExitCode.BAD_INPUT
     try:
@@ -159,6 +163,8 @@ def _up(args: argparse.Namespace) -> int:
                 return ExitCode.BAD_INPUT
     finally:
         stack.stop()
+        if problem := guardian.stand_down():
+            print(f"stampede up: {problem}", file=sys.stderr)
         print("stopped.")
     return ExitCode.PASSED
 

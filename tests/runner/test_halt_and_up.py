@@ -69,3 +69,27 @@ def test_up_prints_addresses_without_secrets_and_stops_on_ctrl_c(tmp_path: Path)
             assert password not in log.read_text(errors="replace"), log
     finally:
         proc.kill_leftovers()
+
+
+def test_up_killed_leaves_no_process_behind(tmp_path: Path) -> None:
+    """A SIGKILL gives `stampede up` no chance to stop its stack: its guardian does."""
+    proc = StampedeProcess(["up", "--logs", str(tmp_path / "logs")], tmp_path / "state")
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = proc.proc.stdout.readline().decode()
+            if not line or "Ctrl-C stops everything" in line:
+                break
+        time.sleep(0.3)  # the watcher samples descendants every 0.1 s
+        children = proc.alive_descendants()
+        assert len(children) >= 4, children  # redis, postgres, proxy, target (and the guardian)
+        proc.proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while proc.alive_descendants() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert proc.alive_descendants() == []
+        log = (tmp_path / "logs" / "guardian.log").read_text()
+        assert "orchestrator killed" in log and "ports busy: none" in log, log
+    finally:
+        proc.kill_leftovers()
