@@ -11,7 +11,8 @@ ports, how to stop it) and `{"stand_down": true}` once it has cleaned up itself.
 End of file on the pipe without that line means the orchestrator is dead: the kernel
 closed its end. Within about two seconds the guardian then undoes the faults the state
 file holds for that process, stops the run's processes (the fault proxy last, once the
-faults are undone through its API), checks their ports are free, and marks summary.json
+faults are undone through its API), puts back Redis config the run changed on a team's
+Redis (set_maxmemory), checks their ports are free, and marks summary.json
 `failed` with the error `orchestrator killed`; the run's temporary folders go too. What
 it cannot undo stays in the state file for the next run or `stampede faults clear`.
 """
@@ -38,8 +39,16 @@ import psutil
 
 from harness.faults.rollback import RollbackReport, undo_runs
 from harness.faults.state import StateFile
+from harness.masking import mask_secrets
 from harness.ports import LOOPBACK
-from harness.processes import Spawned, TempFolder, add_spawn_listener, remove_spawn_listener
+from harness.processes import (
+    Announced,
+    SavedRedisConfig,
+    Spawned,
+    TempFolder,
+    add_spawn_listener,
+    remove_spawn_listener,
+)
 from harness.results import files
 from harness.results.tail import RequestTail
 from harness.results.writer import write_json
@@ -90,11 +99,13 @@ class Guardian:
             except (OSError, ValueError):  # it died: the run goes on, unguarded
                 self._lost = True
 
-    def watch(self, item: Spawned | TempFolder) -> None:
-        """Add a child to what the guardian stops, or a folder to what it removes, if this
-        process dies."""
+    def watch(self, item: Announced) -> None:
+        """Add a child to what the guardian stops, a folder to what it removes, or Redis
+        config to what it puts back, if this process dies."""
         if isinstance(item, TempFolder):
             self._send({"folder": item.path})
+        elif isinstance(item, SavedRedisConfig):
+            self._send({"redis_config": {"url": item.url, "config": dict(item.config)}})
         else:
             self._send({"process": asdict(item)})
 
@@ -130,6 +141,7 @@ class Orchestrator:
     state_dir: Path
     children: dict[tuple[int, float], Spawned] = field(default_factory=dict)
     folders: list[Path] = field(default_factory=list)
+    redis_configs: dict[str, dict[str, str]] = field(default_factory=dict)  # url -> to put back
 
 
 def read_pipe(pipe: IO[bytes], orchestrator: Orchestrator) -> bool:
@@ -144,6 +156,10 @@ def read_pipe(pipe: IO[bytes], orchestrator: Orchestrator) -> bool:
             return True
         if isinstance(message, dict) and isinstance(message.get("folder"), str):
             orchestrator.folders.append(Path(message["folder"]))
+            continue
+        if isinstance(message, dict) and isinstance(message.get("redis_config"), dict):
+            saved = message["redis_config"]
+            orchestrator.redis_configs[str(saved.get("url"))] = dict(saved.get("config") or {})
             continue
         if isinstance(message, dict) and isinstance(message.get("process"), dict):
             try:
@@ -197,6 +213,25 @@ def roll_back(orchestrator: Orchestrator) -> RollbackReport:
             abs(float(entry.get("create_time", 0.0)) - orchestrator.create_time) < 1.0
 
     return undo_runs(StateFile(orchestrator.state_dir), its_own, API_TIMEOUT)
+
+
+def restore_redis_configs(orchestrator: Orchestrator) -> list[str]:
+    """Put back what the run's actions changed on Redis servers it did not start; what could
+    not be put back, as lines."""
+    import redis
+
+    failed = []
+    for url, config in orchestrator.redis_configs.items():
+        try:
+            with redis.Redis.from_url(url, socket_timeout=API_TIMEOUT,
+                                      socket_connect_timeout=API_TIMEOUT) as r:
+                for key, value in config.items():
+                    r.config_set(key, value)
+                    log(f"{mask_secrets(url)}: Redis {key} restored to {value}")
+        except redis.RedisError as exc:
+            failed.append(f"{mask_secrets(url)}: Redis config not restored ({exc}): "
+                          f"set {config} by hand")
+    return failed
 
 
 def busy_ports(ports: set[int], until: float) -> set[int]:
@@ -258,6 +293,9 @@ def clean_up(orchestrator: Orchestrator) -> bool:
         log(line)
     for line in report.failed:
         log(f"could not undo ({line}); left in the state file for the next run")
+    not_restored = restore_redis_configs(orchestrator)
+    for line in not_restored:
+        log(line)
     signal_children(proxies)
     left = wait_gone(children, begin + GRACE)
     if left:
@@ -272,7 +310,7 @@ def clean_up(orchestrator: Orchestrator) -> bool:
     log(f"cleaned up in {time.monotonic() - begin:.2f}s: {len(children) - len(left)} of "
         f"{len(children)} processes stopped, ports busy: {sorted(busy) or 'none'}, "
         f"summary {'marked failed' if marked else 'left as it was'}")
-    return report.ok and not left and not busy
+    return report.ok and not not_restored and not left and not busy
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,7 +44,18 @@ class TempFolder:
     path: str
 
 
-SpawnListener = Callable[[Spawned | TempFolder], None]
+@dataclass(frozen=True)
+class SavedRedisConfig:
+    """Config values a run changed on a Redis it did not start (set_maxmemory on a team's
+    Redis), as they were before, to put back if the run dies; empty once put back. The URL
+    may hold a password: it goes down the guardian's pipe, never to disk."""
+
+    url: str
+    config: tuple[tuple[str, str], ...]
+
+
+Announced = Spawned | TempFolder | SavedRedisConfig
+SpawnListener = Callable[[Announced], None]
 _listeners: list[SpawnListener] = []
 _listeners_lock = threading.Lock()
 
@@ -62,7 +73,7 @@ def remove_spawn_listener(listener: SpawnListener) -> None:
             _listeners.remove(listener)
 
 
-def _tell(item: Spawned | TempFolder) -> None:
+def _tell(item: Announced) -> None:
     with _listeners_lock:
         listeners = list(_listeners)
     for listener in listeners:
@@ -72,6 +83,11 @@ def _tell(item: Spawned | TempFolder) -> None:
 def announce_folder(path: str | os.PathLike[str]) -> None:
     """Tell the listeners about a temporary folder the run made and removes when it ends."""
     _tell(TempFolder(os.fspath(path)))
+
+
+def announce_redis_config(url: str, saved: dict[str, str]) -> None:
+    """Tell the listeners what to put back on that Redis (nothing, once it is put back)."""
+    _tell(SavedRedisConfig(url, tuple(saved.items())))
 
 
 def announce(proc: subprocess.Popen[bytes], name: str, ports: Iterable[int] = (),

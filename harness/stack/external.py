@@ -3,17 +3,20 @@
 For staging and docker-compose: the service, the real Toxiproxy and the database are
 already running; the runner only needs to know where they are. With `target.redis_url`
 the Redis-level actions (flush_cache, expire_key, set_maxmemory) act on the team's own
-Redis, and maxmemory is put back when the stack stops.
+Redis, and maxmemory is put back when the stack stops (by the run's guardian if the run
+is killed).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 
 import redis
 
 from harness.experiment.model import ExternalTarget
 from harness.experiment.target_checks import read_back_rules
+from harness.processes import announce_redis_config
 from harness.stack.base import RedisAction
 from harness.stack.redis_actions import RESTART_REFUSED, RedisActions
 from harness.writes import ReadBack
@@ -34,7 +37,8 @@ class ExternalStack:
         self.redis_url: str | None = target.redis_url
         self.prometheus_url: str | None = target.prometheus_url
         self.write_rules: Mapping[str, ReadBack] = read_back_rules(target)
-        self._redis = RedisActions(self._connect) if self.redis_url else None
+        self._redis = (RedisActions(self._connect, partial(announce_redis_config, self.redis_url))
+                       if self.redis_url else None)
 
     def _connect(self) -> redis.Redis:
         assert self.redis_url is not None

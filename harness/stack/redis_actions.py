@@ -20,8 +20,10 @@ RESTART_REFUSED = ("restart_redis needs the embedded stack: stampede restarts on
 class RedisActions:
     """The schedule's Redis actions on one Redis; `restore()` undoes set_maxmemory."""
 
-    def __init__(self, connect: Callable[[], redis.Redis]) -> None:
+    def __init__(self, connect: Callable[[], redis.Redis],
+                 on_saved: Callable[[dict[str, str]], None] | None = None) -> None:
         self.connect = connect
+        self.on_saved = on_saved  # told what restore() would put back, whenever that changes
         self._saved: dict[str, str] = {}  # config key -> value before the first change
         self._lock = threading.Lock()
 
@@ -41,6 +43,8 @@ class RedisActions:
             for key in wanted:
                 if key not in self._saved:
                     self._saved[key] = str(r.config_get(key)[key])
+            if self.on_saved is not None:  # before the change: a kill right after it is covered
+                self.on_saved(dict(self._saved))
             for key, value in wanted.items():
                 r.config_set(key, value)
 
@@ -54,6 +58,8 @@ class RedisActions:
                     r.config_set(key, value)
             done = [f"Redis {key} restored to {value}" for key, value in self._saved.items()]
             self._saved.clear()
+            if self.on_saved is not None:
+                self.on_saved({})
             return done
 
     def actions(self) -> dict[str, RedisAction]:

@@ -20,6 +20,7 @@ from harness.faults import FaultClient
 from harness.ports import free_port
 from harness.proxy import spawn
 from harness.proxy.embedded import ProxyProcess
+from harness.stack.redis_server import RedisServer
 
 from .ports import listening_ports, port_free
 from .processes import (
@@ -118,28 +119,40 @@ def external_proxy(tmp_path: Path) -> Iterator[ProxyProcess]:
 
 def test_sigkill_mid_fault_on_an_external_proxy(tmp_path: Path, tiny_server: str,
                                                 external_proxy: ProxyProcess,
+                                                redis_server: RedisServer,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The team's proxy is left running with no fault; the team's Redis gets its maxmemory
+    back, though the run that changed it was killed."""
     out, state = tmp_path / "out", tmp_path / "state"
     monkeypatch.setenv("STAMPEDE_STATE_DIR", str(state))
+    with redis_server.client() as r:
+        maxmemory_before = r.config_get("maxmemory")["maxmemory"]
+    squeezed = str(7 * 1024 * 1024)
+    assert maxmemory_before != squeezed
     experiment = tmp_path / "external.yaml"
     experiment.write_text(f"""
 name: external_killed
-target: {{kind: external, base_url: "{tiny_server}", toxiproxy_url: "{external_proxy.api_url}"}}
+target: {{kind: external, base_url: "{tiny_server}", toxiproxy_url: "{external_proxy.api_url}",
+         redis_url: "{redis_server.url}"}}
 proxies: {{redis: {{expect: true}}, db: {{expect: true}}}}
 load: {{locustfile: {HERE / 'tiny_locustfile.py'}, users: 2, spawn_rate: 2, duration: 60s}}
 faults:
   - {{name: redis-latency, at: 1s, for: 50s, proxy: redis, type: latency,
      attributes: {{latency: 100}}}}
   - {{name: db-down, at: 1s, for: 50s, proxy: db, type: down}}
+  - {{name: squeeze, at: 2s, type: set_maxmemory, attributes: {{maxmemory: 7mb}}}}
 """)
     client = FaultClient(external_proxy.api_url, timeout=2)
 
     def faults(on: bool) -> bool:
         proxies = client.proxies()
         redis, db = proxies["redis"], proxies["db"]
+        with redis_server.client() as r:
+            maxmemory = r.config_get("maxmemory")["maxmemory"]
         if on:
-            return bool(redis["toxics"]) and not db["enabled"]
-        return not redis["toxics"] and not db["toxics"] and redis["enabled"] and db["enabled"]
+            return bool(redis["toxics"]) and not db["enabled"] and maxmemory == squeezed
+        return (not redis["toxics"] and not db["toxics"] and redis["enabled"] and db["enabled"]
+                and maxmemory == maxmemory_before)
 
     proc = StampedeProcess(["run", str(experiment), "--out", str(out)], state)
     try:
