@@ -7,8 +7,9 @@ Shared by tests/catalogue/test_teeth.py (which runs it) and benchmarks; docs/cat
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
+
+from rotation import todays_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENTS = ROOT / "experiments"
@@ -45,19 +46,7 @@ def scale_of(experiment: str) -> float:
 def selected_flaws(env: str | None = None, today: dt.date | None = None) -> list[str]:
     """STAMPEDE_TEETH=all, or a comma-separated list of flaws; else PER_DAY flaws chosen by
     the day of the year, so consecutive nightly runs cover the whole matrix in 6 days."""
-    env = os.environ.get("STAMPEDE_TEETH") if env is None else env
-    names = list(TEETH)
-    if env:
-        if env.strip() == "all":
-            return names
-        chosen = [n.strip() for n in env.split(",") if n.strip()]
-        unknown = [n for n in chosen if n not in TEETH]
-        if unknown:
-            raise ValueError(f"STAMPEDE_TEETH: unknown flaw {', '.join(unknown)}; "
-                             f"valid: all, {', '.join(names)}")
-        return chosen
-    day = (today or dt.date.today()).timetuple().tm_yday
-    return [names[(day * PER_DAY + i) % len(names)] for i in range(PER_DAY)]
+    return todays_cases(list(TEETH), PER_DAY, "STAMPEDE_TEETH", env, today)
 
 
 def suite_text(flaws: list[str]) -> str:

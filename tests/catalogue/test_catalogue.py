@@ -60,7 +60,7 @@ def test_rotation_covers_every_flaw_within_a_week_and_env_overrides() -> None:
     assert seen == set(TEETH)
     assert selected_flaws("all") == list(TEETH)
     assert selected_flaws("unbounded_db, no_ttl_jitter") == ["unbounded_db", "no_ttl_jitter"]
-    with pytest.raises(ValueError, match="unknown flaw nope"):
+    with pytest.raises(ValueError, match="unknown case nope"):
         selected_flaws("nope")
 
 

@@ -5,7 +5,8 @@ writes in sqlite read back over HTTP, all said once in a target file.
 Each run is judged twice: from the signals the run scraped off /metrics itself, and again
 from a real Prometheus server that scraped the same service at 1 s (the same verdicts).
 A run with `target.prometheus_url` takes its signals from that server while it goes on.
-The sound service passes; each flaw fails the invariant it breaks.
+The sound service passes (every CI run); each flaw fails the invariant it breaks (one flaw
+a CI run, by day, tests/rotation.py; all of them: STAMPEDE_LARDER_FLAWS=all).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from rotation import todays_cases
 from signals.prometheus_server import PrometheusServer
 
 from harness.invariants.registry import check
@@ -186,8 +188,7 @@ SIGNAL_CHECKS = [  # generous bounds: what is shown is the same figure from both
 
 
 @pytest.mark.slow
-def test_default_game_day_sound_passes_and_a_breaker_that_never_closes_fails(
-        run_against_larder: Run) -> None:
+def test_default_game_day_sound_passes_from_both_sources(run_against_larder: Run) -> None:
     folder, own, prom = run_against_larder("experiments/default.yaml", [])
     assert_sound(folder, own)
     assert own == prom  # the same run, judged from Prometheus: the same verdicts
@@ -204,15 +205,9 @@ def test_default_game_day_sound_passes_and_a_breaker_that_never_closes_fails(
         assert a.measured is not None and b.measured is not None
         assert abs(a.measured - b.measured) <= max(2.0, 0.25 * a.measured), (a.reason, b.reason)
 
-    folder, own, prom = run_against_larder("experiments/default.yaml", ["breaker_never_closes"])
-    assert own["circuit_breaker_opens[redis]"] and not own["circuit_breaker_closes[redis]"]
-    assert "never closed" in _reasons(folder)["circuit_breaker_closes[redis]"]
-    assert {k: prom[k] for k in SIGNAL_INVARIANTS} == {k: own[k] for k in SIGNAL_INVARIANTS}
-    assert own == prom
-
 
 @pytest.mark.slow
-def test_redis_outage_from_prometheus_sessions_that_fail_open_fail(run_against_larder: Run) -> None:
+def test_redis_outage_sound_passes_with_signals_from_prometheus(run_against_larder: Run) -> None:
     folder, own, prom = run_against_larder("experiments/redis_outage.yaml", [], prometheus=True)
     assert_sound(folder, own)
     assert own == prom
@@ -223,6 +218,16 @@ def test_redis_outage_from_prometheus_sessions_that_fail_open_fail(run_against_l
     assert source["scrape_interval_s"] == 1.0 and 0.5 <= source["interval_seen_s"] <= 1.5
     assert "scrape interval seen" in _reasons(folder)["circuit_breaker_opens[redis]"]
 
+
+def breaker_never_closes(run_against_larder: Run) -> None:
+    folder, own, prom = run_against_larder("experiments/default.yaml", ["breaker_never_closes"])
+    assert own["circuit_breaker_opens[redis]"] and not own["circuit_breaker_closes[redis]"]
+    assert "never closed" in _reasons(folder)["circuit_breaker_closes[redis]"]
+    assert {k: prom[k] for k in SIGNAL_INVARIANTS} == {k: own[k] for k in SIGNAL_INVARIANTS}
+    assert own == prom
+
+
+def sessions_fail_open(run_against_larder: Run) -> None:
     folder, own, prom = run_against_larder("experiments/redis_outage.yaml",
                                            ["sessions_fail_open"], prometheus=True)
     (sessions,) = [key for key in own if key.startswith("sessions_fail_closed")]
@@ -232,9 +237,8 @@ def test_redis_outage_from_prometheus_sessions_that_fail_open_fail(run_against_l
     assert own == prom
 
 
-@pytest.mark.slow
-def test_orders_acknowledged_but_never_written_fail_no_data_loss_over_http(
-        run_against_larder: Run) -> None:
+def orders_lost(run_against_larder: Run) -> None:
+    """Orders acknowledged but never written fail no_data_loss, read back over HTTP."""
     folder, own, prom = run_against_larder("experiments/default.yaml", ["orders_lost"])
     (loss,) = [key for key in own if key.startswith("no_data_loss")]
     assert not own[loss], _reasons(folder)
@@ -243,3 +247,20 @@ def test_orders_acknowledged_but_never_written_fail_no_data_loss_over_http(
     assert check["missing"] and check["unchecked_kinds"] == []
     assert f"{len(check['missing']):,} of" in _reasons(folder)[loss]
     assert own == prom
+
+
+FLAWS: dict[str, Callable[[Run], None]] = {f.__name__: f for f in (
+    breaker_never_closes, sessions_fail_open, orders_lost)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flaw", todays_cases(list(FLAWS), 1, "STAMPEDE_LARDER_FLAWS"))
+def test_a_flawed_larder_fails_the_invariant_its_flaw_breaks(run_against_larder: Run,
+                                                             flaw: str) -> None:
+    FLAWS[flaw](run_against_larder)
+
+
+def test_every_flaw_of_larder_has_its_check() -> None:
+    from staging.larder import FLAWS as LARDER_FLAWS
+
+    assert set(FLAWS) == set(LARDER_FLAWS)
