@@ -4,16 +4,18 @@ Traffic and faults go to loopback only unless the experiment names the host in
 `allowed_hosts`. That must hold for every place a host can hide: each URL field, the
 hosts of a libpq URL (`h1:5432,h2:5432` in the netloc, `?host=` and `?hostaddr=` in the
 query), proxy addresses, and the embedded target's options (`host: 0.0.0.0` makes the
-shop listen on every interface; `database_url` sends it elsewhere). Pure: it reads hosts
-out of strings and never resolves or connects to them.
+shop listen on every interface; `database_url` sends it elsewhere). A PostgreSQL URL that
+names no host goes where libpq's PGHOST/PGHOSTADDR say, so those count for it. It reads
+hosts out of strings (and those two variables) and never resolves or connects to them.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from harness.experiment.model import Experiment
@@ -22,6 +24,7 @@ from harness.problems import FieldPath, Problem
 
 WILDCARDS = ("0.0.0.0", "::")  # a bind to every interface, not a host to reach
 QUERY_HOST_KEYS = ("host", "hostaddr")  # libpq takes these over the netloc's host
+LIBPQ_HOST_VARIABLES = ("PGHOST", "PGHOSTADDR")  # where libpq goes when a URL names no host
 # Target option names whose value is an address the target binds or connects to.
 HOST_OPTION_SUFFIXES = ("host", "hostname", "hostaddr", "bind", "address", "addr")
 
@@ -49,9 +52,16 @@ _KEYWORD_HOST = re.compile(r"(?:^|\s)(?:host|hostaddr)\s*=\s*(?:'((?:[^'\\]|\\.)
 
 def keyword_hosts(dsn: str) -> list[str]:
     """Hosts of a libpq keyword string (`host=db.example port=5432 dbname=shop`)."""
-    hosts: list[str] = []
-    for quoted, bare in _KEYWORD_HOST.findall(dsn):
-        hosts += [item.strip() for item in (quoted or bare).split(",")]
+    return _remote(_keyword_named(dsn))
+
+
+def _keyword_named(dsn: str) -> list[str]:
+    return [item.strip() for quoted, bare in _KEYWORD_HOST.findall(dsn)
+            for item in (quoted or bare).split(",")]
+
+
+def _remote(hosts: list[str]) -> list[str]:
+    """Hosts to check: empty entries and Unix socket paths (local) left out."""
     return [host for host in hosts if host and not host.startswith(("/", "@"))]
 
 
@@ -62,8 +72,27 @@ def url_hosts(url: str) -> list[str]:
 
     Raises ValueError for a URL whose host a client could read differently from us.
     """
+    return _remote(_named_hosts(url))
+
+
+def libpq_default_hosts(url: str, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The hosts libpq takes from PGHOST/PGHOSTADDR for a PostgreSQL URL (or keyword
+    string) that names no host of its own, not even a socket path; [] otherwise."""
+    if "://" in url and not urlsplit(url).scheme.lower().startswith("postgres"):
+        return []
+    try:
+        if any(_named_hosts(url)):
+            return []
+    except ValueError:
+        return []
+    env = os.environ if environ is None else environ
+    return _remote([item.strip() for name in LIBPQ_HOST_VARIABLES
+                    for item in env.get(name, "").split(",")])
+
+
+def _named_hosts(url: str) -> list[str]:
     if "://" not in url:
-        return keyword_hosts(url)
+        return _keyword_named(url)
     parts = urlsplit(url)
     if "\\" in parts.netloc or any(ch.isspace() for ch in parts.netloc):
         raise ValueError(f'a URL with a backslash or a space in its address: "{url}"')
@@ -74,7 +103,7 @@ def url_hosts(url: str) -> list[str]:
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         if key.lower() in QUERY_HOST_KEYS:
             hosts += [unquote(item).strip() for item in value.split(",")]
-    return [host for host in hosts if host and not host.startswith(("/", "@"))]
+    return hosts
 
 
 def _strip_port(entry: str) -> str:
@@ -83,7 +112,16 @@ def _strip_port(entry: str) -> str:
     return entry.partition(":")[0] if entry.count(":") <= 1 else entry  # bare IPv6: no port
 
 
-def _option_places(value: Any, path: FieldPath, hostish: bool) -> Iterator[tuple[FieldPath, str]]:
+class Place(NamedTuple):
+    """An address in the experiment: where it is written, the host, and where the host came
+    from when not from the field itself (libpq's PGHOST for a URL that names none)."""
+
+    path: FieldPath
+    host: str
+    via: str = ""
+
+
+def _option_places(value: Any, path: FieldPath, hostish: bool) -> Iterator[Place]:
     """(path, host) for every address inside a target option, nested values included."""
     if isinstance(value, dict):
         for key, item in value.items():
@@ -96,9 +134,9 @@ def _option_places(value: Any, path: FieldPath, hostish: bool) -> Iterator[tuple
             yield from _url_places(path, value)
         elif hostish:
             parsed = host_port(value)
-            yield path, (parsed[0] if parsed else value.strip().strip("[]"))
+            yield Place(path, parsed[0] if parsed else value.strip().strip("[]"))
     elif hostish and value is not None and not isinstance(value, bool):
-        yield path, str(value)  # `host: 167772161` is an address too (10.0.0.1)
+        yield Place(path, str(value))  # `host: 167772161` is an address too (10.0.0.1)
 
 
 def _is_host_key(key: object) -> bool:
@@ -106,19 +144,21 @@ def _is_host_key(key: object) -> bool:
     return name.endswith(HOST_OPTION_SUFFIXES)
 
 
-def _url_places(path: FieldPath, url: str) -> Iterator[tuple[FieldPath, str]]:
+def _url_places(path: FieldPath, url: str) -> Iterator[Place]:
     try:
         hosts = url_hosts(url)
     except ValueError:
-        yield path, url  # refused below: never loopback, and not a host anyone allowed
+        yield Place(path, url)  # refused below: never loopback, and not a host anyone allowed
         return
     for host in hosts:
-        yield path, host
+        yield Place(path, host)
+    for host in libpq_default_hosts(url):
+        yield Place(path, host, "PGHOST/PGHOSTADDR (the URL names no host)")
 
 
-def address_places(exp: Experiment) -> list[tuple[FieldPath, str]]:
-    """(field path, host) for every address in the experiment, wildcard binds included."""
-    places: list[tuple[FieldPath, str]] = []
+def address_places(exp: Experiment) -> list[Place]:
+    """Every address in the experiment, wildcard binds included."""
+    places: list[Place] = []
     target = exp.target
     if target.kind == "external":
         for key in ("base_url", "toxiproxy_url", "metrics_url", "prometheus_url",
@@ -137,7 +177,7 @@ def address_places(exp: Experiment) -> list[tuple[FieldPath, str]]:
             if wildcard and (key == "upstream" or target.kind == "external"):
                 continue  # connecting to 0.0.0.0 reaches this machine; an external
                 # Toxiproxy listens on its own machine, whose address is checked already
-            places.append((("proxies", name, key), parsed[0] or "0.0.0.0"))
+            places.append(Place(("proxies", name, key), parsed[0] or "0.0.0.0"))
     return places
 
 
@@ -153,7 +193,7 @@ def host_problems(exp: Experiment) -> list[Problem]:
         for index, host in enumerate(exp.allowed_hosts)
         if "/" in host or "@" in host
     ]
-    for path, host in address_places(exp):
+    for path, host, via in address_places(exp):
         if is_loopback(host) or host.lower() in allowed:
             continue
         if host in WILDCARDS or host == "":
@@ -165,6 +205,7 @@ def host_problems(exp: Experiment) -> list[Problem]:
                                    "read differently (a backslash or a space in it); write it plainly"))
         else:
             problems.append((path, (
-                f'host "{host}" is not a loopback address and not in allowed_hosts; '
-                f"add `allowed_hosts: [{host}]` if you mean to send traffic and faults there")))
+                f'host "{host}"{f" (from {via})" if via else ""} is not a loopback address '
+                f"and not in allowed_hosts; add `allowed_hosts: [{host}]` if you mean to send "
+                "traffic and faults there")))
     return problems

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.experiment import load_experiment
-from harness.experiment.addresses import url_hosts
+from harness.experiment.addresses import libpq_default_hosts, url_hosts
 from harness.experiment.loader import ExperimentError
 
 LOAD = "load: {users: 2, duration: 10s}"
@@ -29,6 +29,30 @@ def test_url_hosts_reads_every_host_a_client_would() -> None:
     assert url_hosts("dbname=shop host = 'h1,h2' hostaddr=10.0.0.1") == ["h1", "h2", "10.0.0.1"]
     with pytest.raises(ValueError):
         url_hosts("http://evil.example\\@127.0.0.1/")
+
+
+def test_a_postgresql_url_naming_no_host_counts_libpq_defaults() -> None:
+    env = {"PGHOST": "db.prod.example.com,/var/run/postgresql", "PGHOSTADDR": "192.0.2.5"}
+    for url in ("postgresql:///shop", "postgresql://u:pw@/shop", "postgres://@:5433/shop",
+                "dbname=shop user=u"):
+        assert libpq_default_hosts(url, env) == ["db.prod.example.com", "192.0.2.5"], url
+    for url in ("postgresql://u@127.0.0.1/shop", "postgresql:///shop?host=/tmp",
+                "dbname=shop host=127.0.0.1", "redis:///0", "http://127.0.0.1/"):
+        assert libpq_default_hosts(url, env) == [], url  # names one (a socket too), or not libpq
+    assert libpq_default_hosts("postgresql:///shop", {}) == []
+
+
+def test_pghost_is_checked_for_a_url_that_names_no_host(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    target = f"target: {{{EXTERNAL}, database_url: 'postgresql://u@/shop'}}\n{LOAD}\n"
+    monkeypatch.setenv("PGHOST", "db.prod.example.com")
+    with pytest.raises(ExperimentError) as caught:
+        load(tmp_path, target)
+    assert 'exp.yaml:1: target.database_url: host "db.prod.example.com" (from PGHOST' in \
+        str(caught.value)
+    load(tmp_path, f"allowed_hosts: [db.prod.example.com]\n{target}")
+    monkeypatch.setenv("PGHOST", "127.0.0.1")
+    load(tmp_path, target)
 
 
 @pytest.mark.parametrize(("target", "field", "host"), [
