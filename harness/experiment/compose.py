@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,134 +54,175 @@ def check_compose(
     ]
     if problems:
         return problems
-    svc = {role: defined[name] for role, name in names.items()}
-    c = _Reporter(str(compose_path))
-    t = _Reporter(str(target_path))
+    files = _Files(compose_path, target_path, names,
+                   {role: defined[name] for role, name in names.items()}, target_doc,
+                   _Reporter(str(compose_path)), _Reporter(str(target_path)))
+    shop_port = int(_flag(_argv(files.svc["shop"].get("command")), "--port") or 8000)
+    api_port, proxies = _toxiproxy(files)
+    for role, port in (("toxiproxy", api_port), ("shop", shop_port)):
+        if port not in _published(files.svc[role]):
+            files.compose.add(f"services.{names[role]}.ports", f"port {port} is not published "
+                              "(a facilitator's browser or `stampede faults clear` on the host "
+                              "needs it)")
+    _shop_through_proxies(files, proxies)
+    _target_urls(files, {"shop": shop_port, "toxiproxy": api_port,
+                         "postgres": DEFAULT_PORTS["postgres"]}, proxies)
+    _master_and_workers(files)
+    _builds(files)
+    return files.compose.problems + files.target.problems
 
-    shop_port = int(_flag(_argv(svc["shop"].get("command")), "--port") or 8000)
-    # Toxiproxy: its API port, and the proxies its -config file creates
-    toxi_args = _argv(svc["toxiproxy"].get("command"))
+
+@dataclass
+class _Files:
+    """The two files being checked against each other, and where each one's problems go."""
+
+    compose_path: Path
+    target_path: Path
+    names: dict[str, str]  # role -> compose service name
+    svc: dict[str, dict[str, Any]]  # role -> its compose service
+    target_doc: dict[str, Any]
+    compose: _Reporter
+    target: _Reporter
+
+
+def _toxiproxy(f: _Files) -> tuple[int, dict[str, dict[str, Any]]]:
+    """Toxiproxy's API port, and the proxies its -config file creates (each upstream a
+    compose service on the port it listens on)."""
+    where = f"services.{f.names['toxiproxy']}"
+    toxi_args = _argv(f.svc["toxiproxy"].get("command"))
     api_port = int(_flag(toxi_args, "-port") or DEFAULT_PORTS["toxiproxy"])
     config_in_container = _flag(toxi_args, "-config")
-    proxies: dict[str, dict[str, Any]] = {}
     if not config_in_container:
-        c.add(f"services.{names['toxiproxy']}.command", "expected -config=/path/to/toxiproxy.json")
-    else:
-        host_file = _mounted_from(svc["toxiproxy"], config_in_container)
-        if host_file is None:
-            c.add(f"services.{names['toxiproxy']}.volumes",
-                  f"nothing is mounted at {config_in_container} (the -config file)")
-        else:
-            config_path = (compose_path.parent / host_file).resolve()
-            try:
-                proxies = {p["name"]: p for p in json.loads(config_path.read_text())}
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                c.add(f"services.{names['toxiproxy']}.volumes", f"cannot read {host_file}: {exc}")
-            for name, proxy in proxies.items():
-                host, port = _split(proxy.get("upstream", ""))
-                role = _role_of(host, names)
-                if role is None:
-                    c.add(f"{host_file}: {name}.upstream", f"{host!r} is not a compose service")
-                elif port != _service_port(svc[role], role):
-                    c.add(f"{host_file}: {name}.upstream",
-                          f"port {port}, but {host} listens on {_service_port(svc[role], role)}")
+        f.compose.add(f"{where}.command", "expected -config=/path/to/toxiproxy.json")
+        return api_port, {}
+    host_file = _mounted_from(f.svc["toxiproxy"], config_in_container)
+    if host_file is None:
+        f.compose.add(f"{where}.volumes",
+                      f"nothing is mounted at {config_in_container} (the -config file)")
+        return api_port, {}
+    proxies: dict[str, dict[str, Any]] = {}
+    try:
+        config = (f.compose_path.parent / host_file).resolve().read_text()
+        proxies = {p["name"]: p for p in json.loads(config)}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        f.compose.add(f"{where}.volumes", f"cannot read {host_file}: {exc}")
+    for name, proxy in proxies.items():
+        host, port = _split(proxy.get("upstream", ""))
+        role = _role_of(host, f.names)
+        if role is None:
+            f.compose.add(f"{host_file}: {name}.upstream", f"{host!r} is not a compose service")
+        elif port != _service_port(f.svc[role], role):
+            f.compose.add(f"{host_file}: {name}.upstream",
+                          f"port {port}, but {host} listens on {_service_port(f.svc[role], role)}")
+    return api_port, proxies
 
-    for role, port in (("toxiproxy", api_port), ("shop", shop_port)):
-        if port not in _published(svc[role]):
-            c.add(f"services.{names[role]}.ports", f"port {port} is not published "
-                  "(a facilitator's browser or `stampede faults clear` on the host needs it)")
 
-    # the shop reaches Redis and PostgreSQL only through those proxies, with the right passwords
-    shop_env = _env(svc["shop"])
+def _shop_through_proxies(f: _Files, proxies: dict[str, dict[str, Any]]) -> None:
+    """The shop reaches Redis and PostgreSQL only through those proxies, with the passwords
+    of the redis and postgres services."""
+    shop = f"services.{f.names['shop']}.environment"
+    shop_env = _env(f.svc["shop"])
     for proxy_name, var in PROXY_ENV.items():
-        where = f"services.{names['shop']}.environment.{var}"
         url = shop_env.get(var)
         if url is None:
-            c.add(where, "not set")
+            f.compose.add(f"{shop}.{var}", "not set")
             continue
         parts = urlsplit(url)
-        if parts.hostname != names["toxiproxy"]:
-            c.add(where, f"goes to {parts.hostname}, not through {names['toxiproxy']}")
+        if parts.hostname != f.names["toxiproxy"]:
+            f.compose.add(f"{shop}.{var}", f"goes to {parts.hostname}, not through "
+                                           f"{f.names['toxiproxy']}")
         listen = proxies.get(proxy_name, {}).get("listen")
         if proxies and listen is None:
-            c.add(where, f"the Toxiproxy config has no proxy `{proxy_name}`")
+            f.compose.add(f"{shop}.{var}", f"the Toxiproxy config has no proxy `{proxy_name}`")
         elif listen is not None and parts.port != _split(listen)[1]:
-            c.add(where, f"port {parts.port}, but proxy `{proxy_name}` listens on {_split(listen)[1]}")
-    redis_password = _env(svc["redis"]).get("REDIS_PASSWORD")
+            f.compose.add(f"{shop}.{var}", f"port {parts.port}, but proxy `{proxy_name}` "
+                                           f"listens on {_split(listen)[1]}")
+    redis_password = _env(f.svc["redis"]).get("REDIS_PASSWORD")
     if urlsplit(shop_env.get("SHOP_REDIS_URL", "")).password != redis_password:
-        c.add(f"services.{names['shop']}.environment.SHOP_REDIS_URL",
-              "its password is not the redis service's REDIS_PASSWORD")
-    pg_env = _env(svc["postgres"])
+        f.compose.add(f"{shop}.SHOP_REDIS_URL",
+                      "its password is not the redis service's REDIS_PASSWORD")
+    pg_env = _env(f.svc["postgres"])
     db_url = urlsplit(shop_env.get("SHOP_DATABASE_URL", ""))
     if (db_url.username, db_url.password, db_url.path.lstrip("/")) != (
         pg_env.get("POSTGRES_USER", "postgres"), pg_env.get("POSTGRES_PASSWORD"),
         pg_env.get("POSTGRES_DB", pg_env.get("POSTGRES_USER", "postgres"))):
-        c.add(f"services.{names['shop']}.environment.SHOP_DATABASE_URL",
-              "user, password or database differ from the postgres service's POSTGRES_*")
+        f.compose.add(f"{shop}.SHOP_DATABASE_URL",
+                      "user, password or database differ from the postgres service's POSTGRES_*")
 
-    # the target file: every URL is a service on the port it listens on
-    target = target_doc.get("target") or {}
+
+def _target_urls(f: _Files, ports: dict[str, int], proxies: dict[str, dict[str, Any]]) -> None:
+    """The target file: every URL a service on the port it listens on, every host allowed,
+    every expected proxy created, every variable it needs set on the master."""
+    target = f.target_doc.get("target") or {}
     if target.get("kind") != "external":
-        t.add("target.kind", "expected external")
-    for key, role, port in (("base_url", "shop", shop_port), ("metrics_url", "shop", shop_port),
-                            ("toxiproxy_url", "toxiproxy", api_port),
-                            ("database_url", "postgres", DEFAULT_PORTS["postgres"])):
+        f.target.add("target.kind", "expected external")
+    for key, role in (("base_url", "shop"), ("metrics_url", "shop"),
+                      ("toxiproxy_url", "toxiproxy"), ("database_url", "postgres")):
         url = target.get(key)
         if url is None:
             if key != "metrics_url":
-                t.add(f"target.{key}", "missing")
+                f.target.add(f"target.{key}", "missing")
             continue
         parts = urlsplit(url)
-        if (parts.hostname, parts.port) != (names[role], port):
-            t.add(f"target.{key}", f"{parts.hostname}:{parts.port} is not service "
-                                   f"{names[role]} on port {port}")
+        if (parts.hostname, parts.port) != (f.names[role], ports[role]):
+            f.target.add(f"target.{key}", f"{parts.hostname}:{parts.port} is not service "
+                                          f"{f.names[role]} on port {ports[role]}")
     if target.get("database_url"):
+        pg_env = _env(f.svc["postgres"])
         db = urlsplit(target["database_url"])
         if (db.username, db.path.lstrip("/")) != (pg_env.get("POSTGRES_USER", "postgres"),
                                                   pg_env.get("POSTGRES_DB")):
-            t.add("target.database_url", "user or database differ from the postgres service")
+            f.target.add("target.database_url", "user or database differ from the postgres service")
         for var in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", target["database_url"]):
-            if var not in _env(svc["master"]):
-                c.add(f"services.{names['master']}.environment",
-                      f"{var} is not set, but {target_path.name} needs it (target.database_url)")
-    allowed = {h.lower() for h in target_doc.get("allowed_hosts") or []}
+            if var not in _env(f.svc["master"]):
+                f.compose.add(f"services.{f.names['master']}.environment",
+                              f"{var} is not set, but {f.target_path.name} needs it "
+                              "(target.database_url)")
+    allowed = {h.lower() for h in f.target_doc.get("allowed_hosts") or []}
     for key in ("base_url", "toxiproxy_url", "metrics_url", "database_url"):
         url_host = urlsplit(str(target.get(key) or "")).hostname
         if url_host and not is_loopback(url_host) and url_host.lower() not in allowed:
-            t.add("allowed_hosts", f"{url_host} (target.{key}) is not listed")
-    for name, spec in (target_doc.get("proxies") or {}).items():
+            f.target.add("allowed_hosts", f"{url_host} (target.{key}) is not listed")
+    for name, spec in (f.target_doc.get("proxies") or {}).items():
         spec = spec if isinstance(spec, dict) else {"upstream": spec}
         if spec.get("expect") and proxies and name not in proxies:
-            t.add(f"proxies.{name}", "expected to exist, but the Toxiproxy config does not create it")
+            f.target.add(f"proxies.{name}",
+                         "expected to exist, but the Toxiproxy config does not create it")
 
-    # the master runs this target file; the workers find the master
-    master_args = _argv(svc["master"].get("command"))
+
+def _master_and_workers(f: _Files) -> None:
+    """The master runs this target file into a mounted folder; the workers find the master."""
+    master_command = f"services.{f.names['master']}.command"
+    master_args = _argv(f.svc["master"].get("command"))
     if "run" not in master_args:
-        c.add(f"services.{names['master']}.command", "expected `stampede run EXPERIMENT ...`")
+        f.compose.add(master_command, "expected `stampede run EXPERIMENT ...`")
     given = _flag(master_args, "--target")
-    if given is None or Path(given).name != target_path.name:
-        c.add(f"services.{names['master']}.command",
-              f"expected --target .../{target_path.name}, got {given}")
+    if given is None or Path(given).name != f.target_path.name:
+        f.compose.add(master_command, f"expected --target .../{f.target_path.name}, got {given}")
     out = _flag(master_args, "--out")
-    if out and _mounted_from(svc["master"], out) is None:
-        c.add(f"services.{names['master']}.volumes", f"--out {out} is not a mounted folder "
-                                                     "(results would vanish with the container)")
-    master = _flag(_argv(svc["worker"].get("command")), "--master")
+    if out and _mounted_from(f.svc["master"], out) is None:
+        f.compose.add(f"services.{f.names['master']}.volumes", f"--out {out} is not a mounted "
+                      "folder (results would vanish with the container)")
+    worker_command = f"services.{f.names['worker']}.command"
+    master = _flag(_argv(f.svc["worker"].get("command")), "--master")
     host, port = _split(master or "")
-    if host != names["master"]:
-        c.add(f"services.{names['worker']}.command", f"--master {master}: expected {names['master']}")
+    if host != f.names["master"]:
+        f.compose.add(worker_command, f"--master {master}: expected {f.names['master']}")
     elif port not in (None, DEFAULT_PORTS["master"]):
-        c.add(f"services.{names['worker']}.command", f"--master port {port}: the master listens "
-                                                     f"on {DEFAULT_PORTS['master']}")
+        f.compose.add(worker_command, f"--master port {port}: the master listens "
+                                      f"on {DEFAULT_PORTS['master']}")
+
+
+def _builds(f: _Files) -> None:
+    """The shop, master and workers are built from this repository's Dockerfile."""
     for role in ("shop", "master", "worker"):
-        build = svc[role].get("build")
+        build = f.svc[role].get("build")
         dockerfile = build.get("dockerfile") if isinstance(build, dict) else None
         context = build.get("context", ".") if isinstance(build, dict) else build
         if context is None:
-            c.add(f"services.{names[role]}.build", "expected a build from the repository")
-        elif not (compose_path.parent / context / (dockerfile or "Dockerfile")).is_file():
-            c.add(f"services.{names[role]}.build", f"{dockerfile or 'Dockerfile'} not found")
-    return c.problems + t.problems
+            f.compose.add(f"services.{f.names[role]}.build", "expected a build from the repository")
+        elif not (f.compose_path.parent / context / (dockerfile or "Dockerfile")).is_file():
+            f.compose.add(f"services.{f.names[role]}.build", f"{dockerfile or 'Dockerfile'} not found")
 
 
 class _Reporter:
