@@ -21,6 +21,7 @@ import math
 import os
 import socket
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -240,8 +241,9 @@ def watch_workers(runner: Any, results_dir: Path) -> None:
 
 
 def install(environment: Any) -> None:
-    """Wire the recorder into a Locust environment (called from the plugin's init listener)."""
-    import gevent
+    """Wire the recorder into a Locust environment (called from the plugin's init listener):
+    the processes that send requests record them; a worker sends its buckets to the master;
+    the master, or a run without workers, writes them to the results folder."""
     from locust import events
     from locust.runners import MasterRunner, WorkerRunner
 
@@ -249,84 +251,107 @@ def install(environment: Any) -> None:
 
     runner = environment.runner
     recorder = Recorder()
-    results_dir = os.environ.get("STAMPEDE_RESULTS_DIR")
-    lag = float(os.environ.get("STAMPEDE_FLUSH_LAG", "2"))
-    appender = ResultsAppender(Path(results_dir), lag) if results_dir and not isinstance(
-        runner, WorkerRunner) else None
-
     if not isinstance(runner, MasterRunner):
         events.request.add_listener(recorder.on_request)
         checks.install_sink(recorder)
-
-    def start_clock(**_: Any) -> None:
-        t0 = time.time()
-        recorder.t0 = t0
-        if appender is not None:
-            appender.t0 = t0
-            write_atomic(appender.dir / LOAD_START_FILE, json.dumps({"ts": t0}))
-        if isinstance(runner, MasterRunner):
-            runner.send_message(MSG_T0, {"t0": t0})
-
     if isinstance(runner, WorkerRunner):
-        def on_t0(msg: Any, **_: Any) -> None:
-            recorder.t0 = float(msg.data["t0"])
-
-        def send(final: bool = False) -> None:
-            out = recorder.drain()
-            if out or final:
-                runner.send_message(MSG_BUCKETS, out.to_message())
-
-        def sender() -> None:
-            while True:
-                gevent.sleep(1.0)
-                send()
-
-        runner.register_message(MSG_T0, on_t0)
-        gevent.spawn(sender)
-        # a worker's stop fires test_stop before it reports client_stopped: the last
-        # buckets reach the master ahead of that report, so nothing is lost
-        events.test_stop.add_listener(lambda **_: send(final=True))
-
-        totals_dir = os.environ.get("STAMPEDE_WORKER_TOTALS_DIR")
-        if totals_dir:
-            def write_totals(**_: Any) -> None:
-                send()
-                name = f"{socket.gethostname()}_{os.getpid()}.json"
-                Path(totals_dir).mkdir(parents=True, exist_ok=True)
-                (Path(totals_dir) / name).write_text(json.dumps(
-                    {"recorded": recorder.recorded, "sent": recorder.sent}))
-            events.quitting.add_listener(write_totals)
-    else:
-        events.test_start.add_listener(start_clock)
-
-    if isinstance(runner, MasterRunner):
-        def late_worker(client_id: str, **_: Any) -> None:
-            if recorder.t0 is not None:  # joined mid-run: give it the clock before its users
-                runner.send_message(MSG_T0, {"t0": recorder.t0}, client_id=client_id)
-
-        events.worker_connect.add_listener(late_worker)
-        if results_dir:
-            gevent.spawn(watch_workers, runner, Path(results_dir))
-
-    if appender is None:
+        _wire_worker(runner, recorder)
         return
-
+    results_dir = os.environ.get("STAMPEDE_RESULTS_DIR")
+    lag = float(os.environ.get("STAMPEDE_FLUSH_LAG", "2"))
+    appender = ResultsAppender(Path(results_dir), lag) if results_dir else None
+    events.test_start.add_listener(partial(_start_clock, runner, recorder, appender))
     if isinstance(runner, MasterRunner):
+        _wire_master(runner, recorder, appender)
+    if appender is not None:
+        _wire_writer(runner, recorder, appender)
+
+
+def _start_clock(runner: Any, recorder: Recorder, appender: ResultsAppender | None,
+                 **_: Any) -> None:
+    """Time 0 of the run: the load starts now (load_start.json), and workers are told."""
+    from locust.runners import MasterRunner
+
+    t0 = time.time()
+    recorder.t0 = t0
+    if appender is not None:
+        appender.t0 = t0
+        write_atomic(appender.dir / LOAD_START_FILE, json.dumps({"ts": t0}))
+    if isinstance(runner, MasterRunner):
+        runner.send_message(MSG_T0, {"t0": t0})
+
+
+def _wire_worker(runner: Any, recorder: Recorder) -> None:
+    """A worker takes time 0 from the master and sends it its buckets every second."""
+    import gevent
+    from locust import events
+
+    def on_t0(msg: Any, **_: Any) -> None:
+        recorder.t0 = float(msg.data["t0"])
+
+    def send(final: bool = False) -> None:
+        out = recorder.drain()
+        if out or final:
+            runner.send_message(MSG_BUCKETS, out.to_message())
+
+    def sender() -> None:
+        while True:
+            gevent.sleep(1.0)
+            send()
+
+    runner.register_message(MSG_T0, on_t0)
+    gevent.spawn(sender)
+    # a worker's stop fires test_stop before it reports client_stopped: the last
+    # buckets reach the master ahead of that report, so nothing is lost
+    events.test_stop.add_listener(lambda **_: send(final=True))
+
+    totals_dir = os.environ.get("STAMPEDE_WORKER_TOTALS_DIR")
+    if totals_dir:
+        def write_totals(**_: Any) -> None:
+            send()
+            name = f"{socket.gethostname()}_{os.getpid()}.json"
+            Path(totals_dir).mkdir(parents=True, exist_ok=True)
+            (Path(totals_dir) / name).write_text(json.dumps(
+                {"recorded": recorder.recorded, "sent": recorder.sent}))
+        events.quitting.add_listener(write_totals)
+
+
+def _wire_master(runner: Any, recorder: Recorder, appender: ResultsAppender | None) -> None:
+    """The master gives late workers the clock, watches for lost ones, takes their buckets."""
+    import gevent
+    from locust import events
+
+    def late_worker(client_id: str, **_: Any) -> None:
+        if recorder.t0 is not None:  # joined mid-run: give it the clock before its users
+            runner.send_message(MSG_T0, {"t0": recorder.t0}, client_id=client_id)
+
+    events.worker_connect.add_listener(late_worker)
+    if appender is not None:
+        gevent.spawn(watch_workers, runner, appender.dir)
         runner.register_message(MSG_BUCKETS, lambda msg, **_: appender.add(msg.data))
-    else:  # local runner: this process records and writes
-        def pump() -> None:
+
+
+def _wire_writer(runner: Any, recorder: Recorder, appender: ResultsAppender) -> None:
+    """Write to the results folder every second and once more at exit; without workers,
+    this process's own buckets go in first."""
+    import gevent
+    from locust import events
+    from locust.runners import MasterRunner
+
+    local = not isinstance(runner, MasterRunner)
+
+    def pump() -> None:
+        if local:
             appender.add(recorder.drain().to_message())
 
     def writer() -> None:
         while True:
             gevent.sleep(1.0)
-            if not isinstance(runner, MasterRunner):
-                pump()
+            pump()
             appender.flush()
 
     def close(**_: Any) -> None:
-        if not isinstance(runner, MasterRunner):
-            pump()
+        pump()
         appender.close()
 
     gevent.spawn(writer)
