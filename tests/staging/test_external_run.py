@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,8 @@ from harness.ports import free_port
 from harness.proxy.embedded import ProxyProcess, spawn
 from harness.stack.postgres import PostgresServer
 from harness.stack.redis_server import RedisServer
+
+from .service_health import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = Path(__file__).parent / "experiments" / "outage.yaml"
@@ -50,16 +51,7 @@ def staging(tmp_path: Path, redis_server: RedisServer,
                                 env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{shop_port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert shop.poll() is None, (tmp_path / "shop.log").read_text()[-2000:]
-            try:
-                if requests.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, "the shop did not become healthy"
-            time.sleep(0.2)
+        wait_healthy(shop, f"{base}/health", tmp_path / "shop.log", "the shop")
         target = tmp_path / "staging.yaml"
         target.write_text(
             "target:\n  kind: external\n"

@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from rotation import todays_cases
 from signals.prometheus_server import PrometheusServer
 
@@ -33,6 +32,8 @@ from harness.signals.prometheus import instance_of
 from harness.signals.source import refetch_signals
 from harness.stack.redis_server import RedisServer
 from harness.verdicts import judge_results
+
+from .service_health import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 LARDER = Path(__file__).parent / "larder.py"
@@ -84,16 +85,7 @@ class Larder:
                                            metrics_path="/prometheus")
 
     def start(self) -> Larder:
-        deadline = time.monotonic() + 60
-        while True:
-            assert self.proc.poll() is None, self.log.read_text()[-2000:]
-            try:
-                if requests.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, "larder did not become healthy"
-            time.sleep(0.2)
+        wait_healthy(self.proc, f"{self.base}/healthz", self.log, "larder")
         self.prometheus.start()
         self.prometheus.wait_scraped(instance_of(self.metrics))
         return self
@@ -261,6 +253,6 @@ def test_a_flawed_larder_fails_the_invariant_its_flaw_breaks(run_against_larder:
 
 
 def test_every_flaw_of_larder_has_its_check() -> None:
-    from staging.larder import FLAWS as LARDER_FLAWS
+    from .larder import FLAWS as LARDER_FLAWS
 
     assert set(FLAWS) == set(LARDER_FLAWS)
